@@ -1,0 +1,64 @@
+// Plain values for one HTTP exchange. The evhttp adapter turns libevent's request into a
+// Request at one thin boundary, and turns a Response back; everything between is pure C++.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "unique_fd.hpp"
+
+namespace cgihost {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// Case-insensitive lookup of the first header called `name` (RFC 9110 §5.1).
+const std::string* find_header(const HeaderList& headers, std::string_view name);
+size_t count_headers(const HeaderList& headers, std::string_view name);
+bool equals_ignore_case(std::string_view a, std::string_view b);
+
+struct Request {
+    std::string method;  // as sent: "GET"
+    int version_major = 1;
+    int version_minor = 1;
+    std::string target;  // raw request target
+    std::string path;    // raw, still percent-encoded path of the target
+    std::string query;   // raw query without '?'
+    bool has_query = false;
+    HeaderList headers;  // in arrival order, names as sent
+    std::string remote_addr;  // IPv6 without brackets
+    uint16_t remote_port = 0;
+    std::string local_addr;
+    uint16_t local_port = 0;
+
+    const std::string* header(std::string_view name) const { return find_header(headers, name); }
+    bool is_head() const { return method == "HEAD"; }
+    std::string protocol() const {
+        return "HTTP/" + std::to_string(version_major) + "." + std::to_string(version_minor);
+    }
+};
+
+// A byte range of an open file, sent zero-copy by the adapter.
+struct FileBody {
+    UniqueFd fd;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+};
+
+struct Response {
+    int status = 200;
+    HeaderList headers;
+    std::string body;
+    std::optional<FileBody> file;  // when set, sent instead of body
+    bool close_connection = false;
+
+    uint64_t body_length() const { return file ? file->length : body.size(); }
+    void add_header(std::string name, std::string value) {
+        headers.emplace_back(std::move(name), std::move(value));
+    }
+};
+
+}  // namespace cgihost
