@@ -1,0 +1,75 @@
+// A small HTTP/1.1 client on raw loopback sockets, so tests control every byte they send
+// and see exactly what the server framed (Content-Length, chunked, or close-delimited).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace cgihost::testing {
+
+struct HttpResponse {
+    int status = 0;
+    std::string reason;
+    std::string version;  // "HTTP/1.1"
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    bool chunked = false;
+    bool closed = false;  // the server closed the connection after this response
+
+    // First header with this name (case-insensitive), or "" when absent.
+    std::string header(const std::string& name) const;
+    bool has_header(const std::string& name) const;
+    size_t header_count(const std::string& name) const;
+};
+
+class HttpConnection {
+  public:
+    explicit HttpConnection(uint16_t port, const std::string& host = "127.0.0.1");
+    ~HttpConnection();
+    HttpConnection(const HttpConnection&) = delete;
+    HttpConnection& operator=(const HttpConnection&) = delete;
+
+    bool connected() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
+    void send_raw(const std::string& bytes);
+    // Reads one response; nullopt on timeout or a connection closed before a full response.
+    std::optional<HttpResponse> read_response(bool head_request = false,
+                                              std::chrono::milliseconds timeout =
+                                                  std::chrono::seconds(30));
+    // Sends a simple request (adds Host and, with a body, Content-Length) and reads the reply.
+    std::optional<HttpResponse> request(const std::string& method, const std::string& target,
+                                        const std::vector<std::pair<std::string, std::string>>&
+                                            headers = {},
+                                        const std::string& body = {});
+    // Reads until the server closes or `timeout` passes; returns everything received.
+    std::string read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // True when the peer has closed (reads EOF within `timeout`).
+    bool wait_closed(std::chrono::milliseconds timeout);
+    void close();
+
+  private:
+    bool fill(std::chrono::steady_clock::time_point deadline);
+    std::optional<std::string> read_line(std::chrono::steady_clock::time_point deadline);
+    bool read_exact(size_t n, std::string& out, std::chrono::steady_clock::time_point deadline);
+
+    int fd_ = -1;
+    uint16_t port_;
+    std::string buffer_;
+    bool eof_ = false;
+};
+
+// One request on a fresh connection.
+std::optional<HttpResponse> http_get(uint16_t port, const std::string& target,
+                                     const std::vector<std::pair<std::string, std::string>>&
+                                         headers = {});
+std::optional<HttpResponse> http_request(uint16_t port, const std::string& method,
+                                         const std::string& target,
+                                         const std::vector<std::pair<std::string, std::string>>&
+                                             headers = {},
+                                         const std::string& body = {});
+
+}  // namespace cgihost::testing

@@ -1,0 +1,73 @@
+// Starts the real cgihost binary on 127.0.0.1:0 for integration tests and stops it by pid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cgihost::testing {
+
+// A fresh directory under TMPDIR, removed with everything in it on destruction.
+class TempDir {
+  public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& relative) const { return path_ / relative; }
+    // Writes `content` to path()/relative, creating parent directories, with `mode`.
+    std::filesystem::path write_file(const std::string& relative, const std::string& content,
+                                     unsigned mode = 0644) const;
+
+  private:
+    std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& path);
+
+// Where meson put things (set through the test's environment).
+std::string cgihost_binary();
+std::string test_cgi_binary();  // the scriptable test CGI, for the CGI tests
+
+class TestServer {
+  public:
+    // Runs cgihost with `args` plus --listen 127.0.0.1:0 (unless args has --listen) and logs
+    // into a private directory; waits until it prints its bound port.
+    explicit TestServer(std::vector<std::string> args, bool add_listen = true);
+    ~TestServer();
+    TestServer(const TestServer&) = delete;
+    TestServer& operator=(const TestServer&) = delete;
+
+    uint16_t port() const { return port_; }
+    pid_t pid() const { return pid_; }
+    // Sends `signal_number` and waits up to `timeout_seconds` for exit; returns the exit
+    // status, or -1 if it had to be killed.
+    int stop(int signal_number = 15, double timeout_seconds = 15);
+    std::string error_log() const;
+    std::string access_log() const;  // waits for the buffered log to be flushed first
+    std::filesystem::path log_dir() const { return logs_.path(); }
+
+  private:
+    TempDir logs_;
+    pid_t pid_ = -1;
+    uint16_t port_ = 0;
+};
+
+// Runs cgihost with `args` to completion (for --help, bad configs); captures its output.
+struct ProcessResult {
+    int exit_status = -1;
+    std::string out;
+    std::string err;
+};
+ProcessResult run_cgihost(const std::vector<std::string>& args, double timeout_seconds = 10);
+
+// Counts the open file descriptors and the zombie children of a process.
+int count_open_fds(pid_t pid);
+int count_zombie_children(pid_t pid);
+
+}  // namespace cgihost::testing
