@@ -11,33 +11,33 @@
 namespace cgihost {
 
 struct ListenAddress {
-    std::string host;  // "127.0.0.1" or "::1" (no brackets)
+    std::string host;   // "127.0.0.1" or "::1" (no brackets)
     uint16_t port = 0;  // 0 = ephemeral; the bound port is printed at startup
 };
 
 struct Config {
     // Listening and files. Relative paths are relative to the working directory.
-    std::vector<std::string> listen{"127.0.0.1:8080"};  // host:port or [v6]:port, repeatable
-    std::string docroot = "www";                       // static files
+    std::vector<std::string> listen{"127.0.0.1:8080"};   // host:port or [v6]:port, repeatable
+    std::string docroot = "www";                         // static files
     std::vector<std::string> index_files{"index.html"};  // tried in order for a directory URL
-    bool directory_listing = false;                     // off: a directory without index → 403
-    bool serve_dotfiles = false;                        // off: /.git, /.env → 404
-    bool follow_symlinks_outside = false;               // off: a symlink leaving the docroot → 403
-    std::string mime_types = "/etc/mime.types";         // missing file: built-in table only
-    unsigned threads = 0;                               // worker loops; 0 = number of cores
+    bool directory_listing = false;                      // off: a directory without index → 403
+    bool serve_dotfiles = false;                         // off: /.git, /.env → 404
+    bool follow_symlinks_outside = false;        // off: a symlink leaving the docroot → 403
+    std::string mime_types = "/etc/mime.types";  // missing file: built-in table only
+    unsigned threads = 0;                        // worker loops; 0 = number of cores
 
     // CGI.
-    std::string cgi_dir = "cgi-bin";  // directory holding the scripts
+    std::string cgi_dir = "cgi-bin";    // directory holding the scripts
     std::string cgi_url = "/cgi-bin/";  // URL prefix mapped onto cgi-dir
 
     // Limits, in bytes and seconds.
-    uint64_t max_header_size = 16 * 1024;        // request line + headers; more → 431
-    uint64_t max_uri_size = 8 * 1024;            // request target; more → 414
-    uint64_t max_body_size = 64 * 1024 * 1024;   // request body; more → 413
-    double read_timeout = 30;         // a new connection's request must make progress this often
-    double write_timeout = 60;        // a response must make progress this often
-    double keep_alive_timeout = 15;   // idle time allowed between requests on one connection
-    double shutdown_grace = 10;       // SIGTERM: time in-flight requests get to finish
+    uint64_t max_header_size = 16 * 1024;       // request line + headers; more → 431
+    uint64_t max_uri_size = 8 * 1024;           // request target; more → 414
+    uint64_t max_body_size = 64 * 1024 * 1024;  // request body; more → 413
+    double read_timeout = 30;        // a new connection's request must make progress this often
+    double write_timeout = 60;       // a response must make progress this often
+    double keep_alive_timeout = 15;  // idle time allowed between requests on one connection
+    double shutdown_grace = 10;      // SIGTERM: time in-flight requests get to finish
 
     // Logs. "-" means stdout for the access log and stderr for the error log; "" disables.
     std::string access_log = "-";

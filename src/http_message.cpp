@@ -17,7 +17,8 @@ const std::string* find_header(const HeaderList& headers, std::string_view name)
 
 size_t count_headers(const HeaderList& headers, std::string_view name) {
     size_t count = 0;
-    for (const auto& header : headers) count += equals_ignore_case(header.first, name) ? 1 : 0;
+    for (const auto& header : headers)
+        count += equals_ignore_case(header.first, name) ? 1 : 0;
     return count;
 }
 

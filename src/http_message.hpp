@@ -28,7 +28,7 @@ struct Request {
     std::string path;    // raw, still percent-encoded path of the target
     std::string query;   // raw query without '?'
     bool has_query = false;
-    HeaderList headers;  // in arrival order, names as sent
+    HeaderList headers;       // in arrival order, names as sent
     std::string remote_addr;  // IPv6 without brackets
     uint16_t remote_port = 0;
     std::string local_addr;

@@ -22,8 +22,8 @@ std::optional<LogLevel> parse_log_level(std::string_view name);
 // One line of the access log, captured when a response is handed to the client.
 struct AccessRecord {
     std::string remote_addr;
-    std::string remote_user;  // "" → "-"
-    int64_t time = 0;         // unix seconds
+    std::string remote_user;   // "" → "-"
+    int64_t time = 0;          // unix seconds
     std::string request_line;  // "GET /x HTTP/1.1"
     int status = 0;
     uint64_t body_bytes = 0;  // 0 → "-"

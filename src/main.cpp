@@ -50,8 +50,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;
     }
-    cgihost::ServerContext context{config, logger, cgihost::MimeTypes::with_builtin_defaults(),
-                                   make_resolver_config(config), {}, {}};
+    cgihost::ServerContext context{
+        config, logger, cgihost::MimeTypes::with_builtin_defaults(), make_resolver_config(config),
+        {},     {}};
     context.mime_types.load_file(config.mime_types);
     context.limits = {config.max_uri_size, config.max_header_size};
     context.static_options.directory_listing = config.directory_listing;

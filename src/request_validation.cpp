@@ -22,8 +22,8 @@ std::optional<Response> check_framing(const Request& request) {
     if (transfer_encodings > 1) {
         return refuse(status::bad_request, "Repeated Transfer-Encoding.", true);
     }
-    if (transfer_encodings == 1 && !equals_ignore_case(*request.header("Transfer-Encoding"),
-                                                       "chunked")) {
+    if (transfer_encodings == 1 &&
+        !equals_ignore_case(*request.header("Transfer-Encoding"), "chunked")) {
         // RFC 9112 §6.1: an unknown transfer coding is 501; only "chunked" is supported.
         return refuse(status::not_implemented, "Unsupported Transfer-Encoding.", true);
     }
@@ -43,7 +43,8 @@ std::optional<Response> check_framing(const Request& request) {
 uint64_t request_head_size(const Request& request) {
     // "METHOD SP target SP HTTP/x.y CRLF", then "name: value CRLF" per header.
     uint64_t size = request.method.size() + 1 + request.target.size() + 1 + 8 + 2;
-    for (const auto& [name, value] : request.headers) size += name.size() + 2 + value.size() + 2;
+    for (const auto& [name, value] : request.headers)
+        size += name.size() + 2 + value.size() + 2;
     return size;
 }
 
@@ -52,8 +53,7 @@ std::optional<Response> validate_request(const Request& request, const RequestLi
         return refuse(status::uri_too_long, "The request target is too long.", true);
     }
     if (request_head_size(request) > limits.max_header_size) {
-        return refuse(status::header_fields_too_large, "The request headers are too large.",
-                      true);
+        return refuse(status::header_fields_too_large, "The request headers are too large.", true);
     }
     if (request.path.empty() || request.path.front() != '/') {
         return refuse(status::bad_request, "The request target must be an absolute path.", false);

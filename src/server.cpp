@@ -43,7 +43,8 @@ std::string open_socket(const ListenAddress& address, sockaddr_storage& sa, sock
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (sa.ss_family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (sa.ss_family == AF_INET6)
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0 ||
         ::listen(fd.get(), kListenBacklog) != 0) {
         return bind_error(address, std::strerror(errno));
@@ -116,11 +117,13 @@ std::string Server::start_workers(std::vector<Listener>& listeners) {
     for (unsigned i = 0; i < count; ++i) {
         auto worker = std::make_unique<Worker>(context_);
         std::vector<UniqueFd> sockets;
-        for (auto& listener : listeners) sockets.push_back(std::move(listener.sockets[i]));
+        for (auto& listener : listeners)
+            sockets.push_back(std::move(listener.sockets[i]));
         if (auto error = worker->init(std::move(sockets)); !error.empty()) return error;
         workers_.push_back(std::move(worker));
     }
-    for (auto& worker : workers_) worker->start();
+    for (auto& worker : workers_)
+        worker->start();
     return {};
 }
 
@@ -128,7 +131,8 @@ int Server::run() {
     std::vector<Listener> listeners;
     for (const auto& address : context_.config.listen_addresses) {
         Listener listener;
-        if (auto error = bind_listener(address, context_.config.threads, listener); !error.empty()) {
+        if (auto error = bind_listener(address, context_.config.threads, listener);
+            !error.empty()) {
             std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
             return 2;
         }
@@ -145,8 +149,10 @@ int Server::run() {
     std::fflush(stdout);
     context_.logger.info("cgihost started with " + std::to_string(workers_.size()) + " workers");
     wait_for_signals();
-    for (auto& worker : workers_) worker->request_stop();
-    for (auto& worker : workers_) worker->join();
+    for (auto& worker : workers_)
+        worker->request_stop();
+    for (auto& worker : workers_)
+        worker->join();
     context_.logger.info("cgihost stopped");
     context_.logger.flush();
     return 0;

@@ -26,11 +26,14 @@ Response method_not_allowed() {
 Response response_for_errno(int error_number) {
     switch (error_number) {
         case ENOENT:
-        case ENOTDIR: return make_error_response(status::not_found);
+        case ENOTDIR:
+            return make_error_response(status::not_found);
         case EACCES:
         case EPERM:
-        case ELOOP: return make_error_response(status::forbidden);
-        default: return make_error_response(status::internal_server_error);
+        case ELOOP:
+            return make_error_response(status::forbidden);
+        default:
+            return make_error_response(status::internal_server_error);
     }
 }
 
@@ -74,12 +77,14 @@ Response serve_file(const Request& request, const std::string& path, const MimeT
     response.add_header("Last-Modified", format_http_date(st.st_mtim.tv_sec));
     response.add_header("Accept-Ranges", "bytes");
 
-    switch (evaluate_conditionals(conditional_headers_of(request), etag, st.st_mtim.tv_sec,
-                                  true)) {
-        case ConditionalOutcome::not_modified: response.status = status::not_modified; return response;
+    switch (evaluate_conditionals(conditional_headers_of(request), etag, st.st_mtim.tv_sec, true)) {
+        case ConditionalOutcome::not_modified:
+            response.status = status::not_modified;
+            return response;
         case ConditionalOutcome::precondition_failed:
             return make_error_response(status::precondition_failed);
-        case ConditionalOutcome::proceed: break;
+        case ConditionalOutcome::proceed:
+            break;
     }
     response.add_header("Content-Type", mime.content_type_for(path));
     RangeRequest range = range_of(request, etag, st.st_mtim.tv_sec, size);
@@ -142,19 +147,26 @@ std::string encode_url_path(std::string_view decoded_path) {
 Response serve_static_target(const Request& request, const Target& target,
                              const MimeTypes& mime_types, const StaticFileOptions& options) {
     switch (target.kind) {
-        case TargetKind::bad_request: return make_error_response(status::bad_request);
-        case TargetKind::not_found: return make_error_response(status::not_found);
-        case TargetKind::forbidden: return make_error_response(status::forbidden);
-        case TargetKind::cgi_script: return make_error_response(status::internal_server_error);
-        default: break;
+        case TargetKind::bad_request:
+            return make_error_response(status::bad_request);
+        case TargetKind::not_found:
+            return make_error_response(status::not_found);
+        case TargetKind::forbidden:
+            return make_error_response(status::forbidden);
+        case TargetKind::cgi_script:
+            return make_error_response(status::internal_server_error);
+        default:
+            break;
     }
     if (request.method != "GET" && request.method != "HEAD") return method_not_allowed();
     switch (target.kind) {
-        case TargetKind::redirect_to_slash: return redirect_to_slash(request, target);
+        case TargetKind::redirect_to_slash:
+            return redirect_to_slash(request, target);
         case TargetKind::directory_listing:
             return options.directory_listing ? serve_listing(target)
                                              : make_error_response(status::forbidden);
-        default: return serve_file(request, target.file_path, mime_types);
+        default:
+            return serve_file(request, target.file_path, mime_types);
     }
 }
 

@@ -13,9 +13,22 @@ int hex_value(char c) {
 bool is_segment_safe(unsigned char c) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-        case '-': case '.': case '_': case '~':                      // unreserved
-        case '!': case '$': case '&': case '(': case ')': case '*':  // sub-delims
-        case '+': case ',': case ';': case '=': case ':': case '@':
+        case '-':
+        case '.':
+        case '_':
+        case '~':  // unreserved
+        case '!':
+        case '$':
+        case '&':
+        case '(':
+        case ')':
+        case '*':  // sub-delims
+        case '+':
+        case ',':
+        case ';':
+        case '=':
+        case ':':
+        case '@':
             return true;
         default:
             return false;

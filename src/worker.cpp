@@ -34,7 +34,9 @@ double monotonic_seconds() {
 
 Worker::Worker(const ServerContext& context) : context_(context) {}
 
-Worker::~Worker() { join(); }
+Worker::~Worker() {
+    join();
+}
 
 std::string Worker::init(std::vector<UniqueFd> listeners) {
     base_.reset(event_base_new());
@@ -47,9 +49,9 @@ std::string Worker::init(std::vector<UniqueFd> listeners) {
                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                                 EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                                 EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_max_headers_size(http_.get(),
-                                static_cast<ev_ssize_t>(config.max_header_size * kEvhttpHeadSlack +
-                                                        config.max_uri_size));
+    evhttp_set_max_headers_size(
+        http_.get(),
+        static_cast<ev_ssize_t>(config.max_header_size * kEvhttpHeadSlack + config.max_uri_size));
     evhttp_set_max_body_size(http_.get(), static_cast<ev_ssize_t>(config.max_body_size));
     timeval read_timeout = to_timeval(config.read_timeout);
     evhttp_set_timeout_tv(http_.get(), &read_timeout);
@@ -79,7 +81,8 @@ void Worker::join() {
 
 void Worker::on_stop(evutil_socket_t, short, void* self) {
     auto* worker = static_cast<Worker*>(self);
-    for (evhttp_bound_socket* bound : worker->bound_) evhttp_del_accept_socket(worker->http_.get(), bound);
+    for (evhttp_bound_socket* bound : worker->bound_)
+        evhttp_del_accept_socket(worker->http_.get(), bound);
     worker->bound_.clear();
     worker->draining_ = true;
     worker->drain_deadline_ = monotonic_seconds() + worker->context_.config.shutdown_grace;
@@ -98,7 +101,8 @@ void Worker::on_drain_tick(evutil_socket_t, short, void* self) {
 
 size_t Worker::in_flight() const {
     size_t total = 0;
-    for (const auto& [connection, count] : busy_) total += static_cast<size_t>(count);
+    for (const auto& [connection, count] : busy_)
+        total += static_cast<size_t>(count);
     return total;
 }
 

@@ -22,7 +22,8 @@ int remaining_ms(Clock::time_point deadline) {
 }
 
 std::string lower(std::string text) {
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : text)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return text;
 }
 
@@ -35,11 +36,14 @@ std::string HttpResponse::header(const std::string& name) const {
     return {};
 }
 
-bool HttpResponse::has_header(const std::string& name) const { return header_count(name) > 0; }
+bool HttpResponse::has_header(const std::string& name) const {
+    return header_count(name) > 0;
+}
 
 size_t HttpResponse::header_count(const std::string& name) const {
     size_t count = 0;
-    for (const auto& header : headers) count += strcasecmp(header.first.c_str(), name.c_str()) == 0;
+    for (const auto& header : headers)
+        count += strcasecmp(header.first.c_str(), name.c_str()) == 0;
     return count;
 }
 
@@ -70,7 +74,9 @@ HttpConnection::HttpConnection(uint16_t port, const std::string& host) : port_(p
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-HttpConnection::~HttpConnection() { close(); }
+HttpConnection::~HttpConnection() {
+    close();
+}
 
 void HttpConnection::close() {
     if (fd_ >= 0) ::close(fd_);
@@ -140,11 +146,12 @@ std::optional<HttpResponse> HttpConnection::read_response(bool head_request,
         auto colon = line->find(':');
         if (colon == std::string::npos) return std::nullopt;
         std::string value = line->substr(colon + 1);
-        while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
+        while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+            value.erase(0, 1);
         response.headers.emplace_back(line->substr(0, colon), value);
     }
-    bool no_body = head_request || response.status == 204 || response.status == 304 ||
-                   response.status < 200;
+    bool no_body =
+        head_request || response.status == 204 || response.status == 304 || response.status < 200;
     response.chunked = lower(response.header("Transfer-Encoding")) == "chunked";
     if (no_body) {
         // nothing to read
@@ -207,21 +214,20 @@ std::string HttpConnection::read_until_close(std::chrono::milliseconds timeout) 
 
 bool HttpConnection::wait_closed(std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
-    while (fill(deadline)) buffer_.clear();
+    while (fill(deadline))
+        buffer_.clear();
     return eof_;
 }
 
-std::optional<HttpResponse> http_get(uint16_t port, const std::string& target,
-                                     const std::vector<std::pair<std::string, std::string>>&
-                                         headers) {
+std::optional<HttpResponse> http_get(
+    uint16_t port, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
     return http_request(port, "GET", target, headers);
 }
 
-std::optional<HttpResponse> http_request(uint16_t port, const std::string& method,
-                                         const std::string& target,
-                                         const std::vector<std::pair<std::string, std::string>>&
-                                             headers,
-                                         const std::string& body) {
+std::optional<HttpResponse> http_request(
+    uint16_t port, const std::string& method, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
     HttpConnection connection(port);
     if (!connection.connected()) return std::nullopt;
     return connection.request(method, target, headers, body);

@@ -37,14 +37,13 @@ class HttpConnection {
     int fd() const { return fd_; }
     void send_raw(const std::string& bytes);
     // Reads one response; nullopt on timeout or a connection closed before a full response.
-    std::optional<HttpResponse> read_response(bool head_request = false,
-                                              std::chrono::milliseconds timeout =
-                                                  std::chrono::seconds(30));
+    std::optional<HttpResponse> read_response(
+        bool head_request = false, std::chrono::milliseconds timeout = std::chrono::seconds(30));
     // Sends a simple request (adds Host and, with a body, Content-Length) and reads the reply.
-    std::optional<HttpResponse> request(const std::string& method, const std::string& target,
-                                        const std::vector<std::pair<std::string, std::string>>&
-                                            headers = {},
-                                        const std::string& body = {});
+    std::optional<HttpResponse> request(
+        const std::string& method, const std::string& target,
+        const std::vector<std::pair<std::string, std::string>>& headers = {},
+        const std::string& body = {});
     // Reads until the server closes or `timeout` passes; returns everything received.
     std::string read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // True when the peer has closed (reads EOF within `timeout`).
@@ -63,13 +62,12 @@ class HttpConnection {
 };
 
 // One request on a fresh connection.
-std::optional<HttpResponse> http_get(uint16_t port, const std::string& target,
-                                     const std::vector<std::pair<std::string, std::string>>&
-                                         headers = {});
-std::optional<HttpResponse> http_request(uint16_t port, const std::string& method,
-                                         const std::string& target,
-                                         const std::vector<std::pair<std::string, std::string>>&
-                                             headers = {},
-                                         const std::string& body = {});
+std::optional<HttpResponse> http_get(
+    uint16_t port, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers = {});
+std::optional<HttpResponse> http_request(
+    uint16_t port, const std::string& method, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    const std::string& body = {});
 
 }  // namespace cgihost::testing

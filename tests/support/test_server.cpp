@@ -51,7 +51,8 @@ pid_t spawn_cgihost(const std::vector<std::string>& args, int& out_fd, int& err_
     std::string binary = cgihost_binary();
     std::vector<char*> argv{binary.data()};
     std::vector<std::string> copies(args);
-    for (auto& arg : copies) argv.push_back(arg.data());
+    for (auto& arg : copies)
+        argv.push_back(arg.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
     int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
@@ -131,8 +132,12 @@ std::string read_file(const std::filesystem::path& path) {
     return out.str();
 }
 
-std::string cgihost_binary() { return required_env("CGIHOST_BIN"); }
-std::string test_cgi_binary() { return required_env("CGIHOST_TEST_CGI"); }
+std::string cgihost_binary() {
+    return required_env("CGIHOST_BIN");
+}
+std::string test_cgi_binary() {
+    return required_env("CGIHOST_TEST_CGI");
+}
 
 TestServer::TestServer(std::vector<std::string> args, bool add_listen) {
     if (add_listen && !has_arg(args, "--listen")) {
@@ -151,7 +156,8 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen) {
     std::string out;
     auto deadline = Clock::now() + std::chrono::seconds(20);
     const std::string marker = "listening on http://127.0.0.1:";
-    while (out.find(marker) == std::string::npos || out.find('\n', out.find(marker)) == std::string::npos) {
+    while (out.find(marker) == std::string::npos ||
+           out.find('\n', out.find(marker)) == std::string::npos) {
         if (!read_some(out_fd, out, deadline)) break;
     }
     ::close(out_fd);
@@ -178,7 +184,9 @@ int TestServer::stop(int signal_number, double timeout_seconds) {
     return status;
 }
 
-std::string TestServer::error_log() const { return read_file(logs_ / "error.log"); }
+std::string TestServer::error_log() const {
+    return read_file(logs_ / "error.log");
+}
 
 std::string TestServer::access_log() const {
     std::this_thread::sleep_for(std::chrono::milliseconds(400));  // flushed every 200 ms

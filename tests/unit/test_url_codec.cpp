@@ -9,7 +9,9 @@ TEST(PercentDecode, DecodesEscapesInEitherCase) {
     EXPECT_EQ(percent_decode("a%20b%2fc%2Fd"), "a b/c/d");
 }
 
-TEST(PercentDecode, LeavesPlusAlone) { EXPECT_EQ(percent_decode("a+b"), "a+b"); }
+TEST(PercentDecode, LeavesPlusAlone) {
+    EXPECT_EQ(percent_decode("a+b"), "a+b");
+}
 
 TEST(PercentDecode, RejectsTruncatedOrNonHexEscapes) {
     for (const char* bad : {"%", "%2", "abc%", "%zz", "%2g", "x%g1"}) {
@@ -37,7 +39,8 @@ TEST(PercentEncodePathSegment, KeepsUnreservedCharacters) {
 
 TEST(PercentEncodePathSegment, RoundTripsThroughDecode) {
     std::string all;
-    for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
+    for (int c = 0; c < 256; ++c)
+        all += static_cast<char>(c);
     EXPECT_EQ(percent_decode(percent_encode_path_segment(all)), all);
 }
 

@@ -1,0 +1,303 @@
+#include "cgi_environment.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+
+#include "url_codec.hpp"
+
+namespace cgihost {
+namespace {
+
+char to_upper_ascii(char c) {
+    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+char to_lower_ascii(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+std::string to_upper_ascii(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](char c) { return to_upper_ascii(c); });
+    return out;
+}
+
+std::string to_lower_ascii(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](char c) { return to_lower_ascii(c); });
+    return out;
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return to_lower_ascii(x) == to_lower_ascii(y);
+           });
+}
+
+bool is_alnum_ascii(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// tchar from RFC 9110 §5.6.2.
+bool is_token_char(char c) {
+    return is_alnum_ascii(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
+}
+
+std::string_view trim_whitespace(std::string_view text) {
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+        text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+        text.remove_suffix(1);
+    return text;
+}
+
+// An envp under construction. RFC 3875 §4.1: meta-variable names are case-insensitive and no two
+// may differ in case only, so a later set() with the same name (ignoring case) replaces the
+// earlier entry in place — name spelling included — instead of adding a second one.
+class EnvironmentBuilder {
+  public:
+    void set(std::string_view name, std::string_view value) {
+        // A name with '=' or NUL would be split or cut short by the script's libc: drop it.
+        if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != name.npos) return;
+        // envp strings end at the first NUL, so a NUL inside a value would silently truncate
+        // it; remove those bytes rather than let a client choose where a value ends.
+        std::string clean(value);
+        std::erase(clean, '\0');
+        auto [slot, inserted] = index_.try_emplace(to_upper_ascii(name), entries_.size());
+        if (inserted) {
+            entries_.emplace_back(std::string(name), std::move(clean));
+        } else {
+            entries_[slot->second] = {std::string(name), std::move(clean)};
+        }
+    }
+
+    std::vector<std::string> take_envp() {
+        std::vector<std::string> envp;
+        envp.reserve(entries_.size());
+        for (auto& [name, value] : entries_)
+            envp.push_back(name + "=" + value);
+        return envp;
+    }
+
+  private:
+    std::vector<std::pair<std::string, std::string>> entries_;
+    std::unordered_map<std::string, size_t> index_;  // upper-cased name -> slot in entries_
+};
+
+const std::string* find_header(const CgiRequestInfo& request, std::string_view name) {
+    for (const auto& [header, value] : request.headers) {
+        if (equals_ignoring_case(header, name)) return &value;
+    }
+    return nullptr;
+}
+
+std::string bracket_if_ipv6(std::string_view address) {
+    if (address.find(':') == address.npos) return std::string(address);
+    return "[" + std::string(address) + "]";
+}
+
+// RFC 3875 §4.1.14: SERVER_NAME is a hostname (RFC 1034 letters, digits, '-', '.'; we also
+// allow '_', common on internal networks) or a bracketed IP literal. Anything else in the Host
+// header is not echoed to the script.
+bool is_valid_server_name(std::string_view name) {
+    if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
+        auto literal = name.substr(1, name.size() - 2);
+        return std::all_of(literal.begin(), literal.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+                   c == ':' || c == '.';
+        });
+    }
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return is_alnum_ascii(c) || c == '-' || c == '.' || c == '_';
+    });
+}
+
+// Splits "host[:port]" (RFC 9110 §7.2, RFC 3986 §3.2.2) and returns the lower-cased host, or
+// nullopt when the value is malformed.
+std::optional<std::string> host_name_from_header(std::string_view host) {
+    host = trim_whitespace(host);
+    size_t name_end = host.size();
+    if (host.starts_with('[')) {
+        size_t close = host.find(']');
+        if (close == host.npos) return std::nullopt;
+        name_end = close + 1;
+    } else {
+        name_end = std::min(host.find(':'), host.size());
+    }
+    std::string_view port = host.substr(name_end);
+    if (!port.empty()) {
+        if (port.front() != ':') return std::nullopt;
+        port.remove_prefix(1);
+        if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            return std::nullopt;
+        }
+    }
+    std::string_view name = host.substr(0, name_end);
+    if (!is_valid_server_name(name)) return std::nullopt;
+    return to_lower_ascii(name);
+}
+
+// RFC 3875 §4.1.14: the name the client used (the Host header, without its port) so scripts
+// build self-referencing URLs that work for that client; the first Host header wins. With no
+// usable Host (HTTP/1.0 clients may omit it) fall back to the address the connection arrived on.
+std::string server_name_for(const CgiRequestInfo& request) {
+    if (const std::string* host = find_header(request, "Host")) {
+        if (auto name = host_name_from_header(*host)) return *name;
+    }
+    return bracket_if_ipv6(request.server_addr);
+}
+
+// RFC 3875 §4.1.6: PATH_INFO mapped through the document root, without doubling the '/'.
+std::string path_translated_for(const CgiRequestInfo& request) {
+    std::string_view root = request.document_root;
+    while (root.ends_with('/'))
+        root.remove_suffix(1);
+    return std::string(root) + request.path_info;
+}
+
+void add_rfc3875_variables(EnvironmentBuilder& env, const CgiRequestInfo& request,
+                           const CgiEnvironmentConfig& config) {
+    if (!request.auth_type.empty()) env.set("AUTH_TYPE", request.auth_type);  // §4.1.1
+    // §4.1.2: only when a body was attached; a bodyless GET gets no CONTENT_LENGTH at all. The
+    // value is the de-chunked length, since the script reads exactly that many bytes.
+    if (request.has_body) env.set("CONTENT_LENGTH", std::to_string(request.content_length));
+    // §4.1.3: the server MUST set CONTENT_TYPE when the request carried one (first one wins).
+    const std::string* content_type = find_header(request, "Content-Type");
+    if (content_type && !content_type->empty()) env.set("CONTENT_TYPE", *content_type);
+    env.set("GATEWAY_INTERFACE", "CGI/1.1");  // §4.1.4
+    if (!request.path_info.empty()) {
+        env.set("PATH_INFO", request.path_info);                   // §4.1.5
+        env.set("PATH_TRANSLATED", path_translated_for(request));  // §4.1.6
+    }
+    env.set("QUERY_STRING", request.query_string);  // §4.1.7: MUST be set, "" when absent
+    env.set("REMOTE_ADDR", request.remote_addr);    // §4.1.8
+    // §4.1.9: no reverse DNS (slow, and spoofable); the RFC lets REMOTE_ADDR stand in.
+    env.set("REMOTE_HOST", request.remote_addr);
+    // §4.1.10 REMOTE_IDENT is never set: we do not run ident (RFC 1413) lookups.
+    if (!request.remote_user.empty()) env.set("REMOTE_USER", request.remote_user);  // §4.1.11
+    env.set("REQUEST_METHOD", request.method);                                      // §4.1.12
+    env.set("SCRIPT_NAME", request.script_name);                                    // §4.1.13
+    env.set("SERVER_NAME", server_name_for(request));                               // §4.1.14
+    // §4.1.15: the port the connection arrived on, always — even the default 80 or 443.
+    env.set("SERVER_PORT", std::to_string(request.server_port));
+    env.set("SERVER_PROTOCOL", request.protocol);        // §4.1.16
+    env.set("SERVER_SOFTWARE", config.server_software);  // §4.1.17
+}
+
+// RFC 3875 §4.1.18: the HTTP_* name for a request header, or nullopt when it must not be passed.
+std::optional<std::string> header_variable_name(std::string_view header,
+                                                const CgiEnvironmentConfig& config) {
+    // Names outside the RFC 9110 §5.6.2 token set cannot be valid headers; and a '_' would let
+    // "Content_Type" or "X_Forwarded_For" impersonate the '-' header of the same variable name.
+    if (!is_token(header) || header.find('_') != header.npos) return std::nullopt;
+    // §4.1.18: these already have their own meta-variables (§4.1.2, §4.1.3).
+    if (equals_ignoring_case(header, "Content-Length") ||
+        equals_ignoring_case(header, "Content-Type")) {
+        return std::nullopt;
+    }
+    // "httpoxy" (CVE-2016-5385): HTTP_PROXY would be read by many HTTP client libraries as the
+    // outgoing proxy, letting any client redirect the script's own requests.
+    if (equals_ignoring_case(header, "Proxy")) return std::nullopt;
+    // §4.1.18: the server SHOULD remove fields carrying authentication information.
+    if (!config.pass_authorization && (equals_ignoring_case(header, "Authorization") ||
+                                       equals_ignoring_case(header, "Proxy-Authorization"))) {
+        return std::nullopt;
+    }
+    // §4.1.18 lets the server drop hop-by-hop fields such as Connection; we keep them, because
+    // scripts may legitimately look at them and they carry nothing the script could misuse.
+    std::string name = "HTTP_" + to_upper_ascii(header);
+    std::replace(name.begin(), name.end(), '-', '_');
+    return name;
+}
+
+// RFC 3875 §4.1.18: repeated fields MUST be rewritten as one value with the same meaning. That is
+// ", " for list-valued fields (RFC 9110 §5.3), but Cookie pairs are separated by "; " (RFC 6265
+// §5.4). Grouping by variable name is grouping by field name ignoring case, since '_' is refused.
+void add_header_variables(EnvironmentBuilder& env, const CgiRequestInfo& request,
+                          const CgiEnvironmentConfig& config) {
+    std::vector<std::pair<std::string, std::string>> joined;  // in first-arrival order
+    std::unordered_map<std::string, size_t> slot_of;
+    for (const auto& [header, value] : request.headers) {
+        auto name = header_variable_name(header, config);
+        if (!name) continue;
+        auto [slot, inserted] = slot_of.try_emplace(*name, joined.size());
+        if (inserted) {
+            joined.emplace_back(std::move(*name), value);
+            continue;
+        }
+        std::string& combined = joined[slot->second].second;
+        combined += equals_ignoring_case(header, "Cookie") ? "; " : ", ";
+        combined += value;
+    }
+    for (const auto& [name, value] : joined)
+        env.set(name, value);
+}
+
+// Not in RFC 3875 but expected by real scripts (Apache's names, which PHP and most frameworks
+// read). §4.1 asks extensions to use an "X_" prefix; compatibility wins here.
+void add_extra_variables(EnvironmentBuilder& env, const CgiRequestInfo& request) {
+    env.set("REQUEST_URI", request.request_uri);
+    env.set("SCRIPT_FILENAME", request.script_filename);
+    env.set("DOCUMENT_ROOT", request.document_root);
+    env.set("REMOTE_PORT", std::to_string(request.remote_port));
+    env.set("SERVER_ADDR", request.server_addr);
+    env.set("REQUEST_SCHEME", request.https ? "https" : "http");
+    if (request.https) env.set("HTTPS", "on");
+    // php-cgi's force-cgi-redirect refuses to run without it; it means "not a redirect".
+    env.set("REDIRECT_STATUS", "200");
+}
+
+// The administrator's additions, applied last so they override everything derived above.
+void add_configured_variables(EnvironmentBuilder& env, const CgiEnvironmentConfig& config,
+                              const std::function<const char*(const char*)>& server_getenv) {
+    if (!config.path.empty()) env.set("PATH", config.path);
+    for (const std::string& name : config.pass) {
+        // Only names actually present: an unset variable stays unset rather than becoming "".
+        if (const char* value = server_getenv(name.c_str())) env.set(name, value);
+    }
+    for (const auto& [name, value] : config.set)
+        env.set(name, value);
+}
+
+}  // namespace
+
+std::vector<std::string> build_cgi_environment(
+    const CgiRequestInfo& request, const CgiEnvironmentConfig& config,
+    const std::function<const char*(const char*)>& server_getenv) {
+    EnvironmentBuilder env;
+    add_rfc3875_variables(env, request, config);
+    add_header_variables(env, request, config);
+    add_extra_variables(env, request);
+    add_configured_variables(env, config, server_getenv);
+    return env.take_envp();
+}
+
+std::vector<std::string> build_cgi_argv(std::string_view script_path, std::string_view method,
+                                        std::string_view query_string) {
+    std::vector<std::string> argv{std::string(script_path)};
+    // §4.4: only "indexed" queries (GET/HEAD, no unencoded '=') produce a command line.
+    if (method != "GET" && method != "HEAD") return argv;
+    if (query_string.empty() || query_string.find('=') != query_string.npos) return argv;
+    std::vector<std::string> words;
+    size_t start = 0;
+    while (start <= query_string.size()) {
+        size_t plus = std::min(query_string.find('+', start), query_string.size());
+        // §4.4: search-word = 1*schar, and the server MUST NOT generate any command line if it
+        // cannot build every word — so an empty word, a bad escape or a NUL (which argv cannot
+        // carry) leaves argv with the script alone. Words go to execve verbatim: §7.2's shell
+        // escaping only made sense when a shell parsed the command line, and none does here.
+        auto word = percent_decode(query_string.substr(start, plus - start));
+        if (!word || word->empty() || word->find('\0') != word->npos) return argv;
+        words.push_back(std::move(*word));
+        start = plus + 1;
+    }
+    argv.insert(argv.end(), words.begin(), words.end());
+    return argv;
+}
+
+}  // namespace cgihost
