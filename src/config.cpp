@@ -14,6 +14,9 @@
 namespace cgihost {
 namespace {
 
+void add_cgi_options(CLI::App& app, Config& c);
+std::string check_directory(const char* key, const std::string& path);
+
 // Adds every option. The long flag name is also the config-file key, so users can script
 // against either; "--help" prints each default.
 void add_options(CLI::App& app, Config& c) {
@@ -35,6 +38,7 @@ void add_options(CLI::App& app, Config& c) {
         ->check(CLI::Range(0u, 256u));
     app.add_option("--cgi-dir", c.cgi_dir, "Directory holding CGI programs");
     app.add_option("--cgi-url", c.cgi_url, "URL prefix mapped onto --cgi-dir");
+    add_cgi_options(app, c);
     app.add_option("--max-header-size", c.max_header_size, "Request line + headers limit (431)")
         ->transform(sizes);
     app.add_option("--max-uri-size", c.max_uri_size, "Request target limit (414)")
@@ -55,6 +59,59 @@ void add_options(CLI::App& app, Config& c) {
     app.add_option("--error-log", c.error_log, "Error log file; - = stderr");
     app.add_option("--log-level", c.log_level, "Error log level")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
+void add_cgi_options(CLI::App& app, Config& c) {
+    const CLI::AsSizeValue sizes(false);
+    app.add_option("--cgi-handlers", c.cgi_handlers,
+                   "Extensions run as CGI anywhere in the docroot: .ext=interpreter, or .ext= "
+                   "to run the file itself")
+        ->take_all();
+    app.add_option("--cgi-timeout", c.cgi_timeout, "Seconds a script may stay silent on stdout")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--cgi-max-time", c.cgi_max_time, "Seconds a script may run in all")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--cgi-kill-grace", c.cgi_kill_grace, "Seconds from SIGTERM to SIGKILL")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--cgi-max-processes", c.cgi_max_processes,
+                   "Scripts running at once; beyond it requests get 503")
+        ->check(CLI::Range(1u, 1000000u));
+    app.add_option("--cgi-path", c.cgi_path, "PATH given to scripts");
+    app.add_option("--cgi-env-set", c.cgi_env_set, "NAME=VALUE set for every script")->take_all();
+    app.add_option("--cgi-env-pass", c.cgi_env_pass, "Variables passed from cgihost's environment")
+        ->take_all();
+    app.add_option("--cgi-pass-authorization", c.cgi_pass_authorization,
+                   "Give scripts the Authorization header as HTTP_AUTHORIZATION");
+    app.add_option("--cgi-x-sendfile-root", c.cgi_x_sendfile_root,
+                   "Directory whose files scripts may send with X-Sendfile; empty = off");
+    app.add_option("--cgi-stderr-limit", c.cgi_stderr_limit, "stderr bytes logged per request")
+        ->transform(sizes);
+    app.add_option("--cgi-rlimit-cpu", c.cgi_rlimit_cpu, "RLIMIT_CPU seconds for scripts; 0 = off");
+    app.add_option("--cgi-rlimit-as", c.cgi_rlimit_as, "RLIMIT_AS bytes for scripts; 0 = off")
+        ->transform(sizes);
+    app.add_option("--cgi-rlimit-nproc", c.cgi_rlimit_nproc,
+                   "RLIMIT_NPROC for scripts; 0 = off (root is exempt)");
+}
+
+std::string validate_cgi(const Config& c) {
+    for (const auto& handler : c.cgi_handlers) {
+        auto equals = handler.find('=');
+        if (handler.size() < 2 || handler[0] != '.' || equals == std::string::npos || equals < 2) {
+            return "--cgi-handlers: '" + handler + "' is not .ext=interpreter or .ext=";
+        }
+    }
+    for (const auto& entry : c.cgi_env_set) {
+        if (entry.find('=') == std::string::npos || entry.front() == '=') {
+            return "--cgi-env-set: '" + entry + "' is not NAME=VALUE";
+        }
+    }
+    if (!c.cgi_x_sendfile_root.empty()) {
+        if (auto error = check_directory("--cgi-x-sendfile-root", c.cgi_x_sendfile_root);
+            !error.empty()) {
+            return error;
+        }
+    }
+    return {};
 }
 
 std::string check_directory(const char* key, const std::string& path) {
@@ -88,6 +145,7 @@ std::string validate(Config& c) {
     }
     if (c.max_header_size < 1024) return "--max-header-size: must be at least 1024 bytes";
     if (c.max_uri_size < 256) return "--max-uri-size: must be at least 256 bytes";
+    if (auto error = validate_cgi(c); !error.empty()) return error;
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
     return {};
 }

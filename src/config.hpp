@@ -27,8 +27,22 @@ struct Config {
     unsigned threads = 0;                        // worker loops; 0 = number of cores
 
     // CGI.
-    std::string cgi_dir = "cgi-bin";    // directory holding the scripts
-    std::string cgi_url = "/cgi-bin/";  // URL prefix mapped onto cgi-dir
+    std::string cgi_dir = "cgi-bin";        // directory holding the scripts
+    std::string cgi_url = "/cgi-bin/";      // URL prefix mapped onto cgi-dir
+    std::vector<std::string> cgi_handlers;  // ".py=/usr/bin/python3", ".cgi=" (run directly)
+    double cgi_timeout = 60;                // silence on stdout; then 504, or the stream is cut
+    double cgi_max_time = 300;              // wall-clock limit for a script, response or not
+    double cgi_kill_grace = 2;              // SIGTERM, then SIGKILL this much later
+    unsigned cgi_max_processes = 1024;      // scripts running at once; more → 503
+    std::string cgi_path = "/usr/local/bin:/usr/bin:/bin";  // the scripts' PATH
+    std::vector<std::string> cgi_env_set;   // NAME=VALUE added to every script's environment
+    std::vector<std::string> cgi_env_pass;  // names copied from cgihost's own environment
+    bool cgi_pass_authorization = false;    // expose Authorization as HTTP_AUTHORIZATION
+    std::string cgi_x_sendfile_root;        // "" = X-Sendfile off; else files under this root
+    uint64_t cgi_stderr_limit = 64 * 1024;  // stderr bytes logged per request
+    uint64_t cgi_rlimit_cpu = 0;            // RLIMIT_CPU seconds; 0 = inherit
+    uint64_t cgi_rlimit_as = 0;             // RLIMIT_AS bytes; 0 = inherit
+    uint64_t cgi_rlimit_nproc = 0;          // RLIMIT_NPROC; 0 = inherit (root ignores it)
 
     // Limits, in bytes and seconds.
     uint64_t max_header_size = 16 * 1024;       // request line + headers; more → 431

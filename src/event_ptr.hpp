@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include <cmath>
 #include <memory>
 
 namespace cgihost {
@@ -27,5 +28,13 @@ using EventBasePtr = std::unique_ptr<event_base, EventBaseDeleter>;
 using EvhttpPtr = std::unique_ptr<evhttp, EvhttpDeleter>;
 using EventPtr = std::unique_ptr<event, EventDeleter>;
 using EvbufferPtr = std::unique_ptr<evbuffer, EvbufferDeleter>;
+
+// Seconds (from the config) as libevent's timeval.
+inline timeval to_timeval(double seconds) {
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(seconds);
+    tv.tv_usec = static_cast<suseconds_t>((seconds - std::floor(seconds)) * 1e6);
+    return tv;
+}
 
 }  // namespace cgihost

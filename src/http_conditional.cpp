@@ -4,7 +4,6 @@
 #include <array>
 #include <charconv>
 #include <chrono>
-#include <cstdio>
 #include <vector>
 
 namespace cgihost {
@@ -24,6 +23,13 @@ constexpr std::array<std::string_view, 12> kMonthNames{"Jan", "Feb", "Mar", "Apr
 // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range a 4-digit year can show.
 constexpr int64_t kEarliestFormattable = -62167219200;
 constexpr int64_t kLatestFormattable = 253402300799;
+
+// Appends a non-negative number with leading zeros up to `width` digits.
+void append_padded(std::string& out, int64_t value, size_t width) {
+    std::string digits = std::to_string(value);
+    if (digits.size() < width) out.append(width - digits.size(), '0');
+    out += digits;
+}
 
 void append_hex(std::string& out, uint64_t value) {
     char buffer[16];
@@ -170,7 +176,7 @@ std::optional<int64_t> to_unix_seconds(const CivilTime& time) {
                                      std::chrono::day{static_cast<unsigned>(time.day)}};
     if (!date.ok() || time.hour > 23 || time.minute > 59 || time.second > 60) return std::nullopt;
     int64_t day_number = sys_days{date}.time_since_epoch().count();
-    return day_number * 86400 + time.hour * 3600 + time.minute * 60 + time.second;
+    return day_number * 86400 + int64_t{time.hour} * 3600 + int64_t{time.minute} * 60 + time.second;
 }
 
 // entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE (§8.8.3); `opaque` keeps the quotes.
@@ -282,15 +288,21 @@ std::string format_http_date(int64_t unix_seconds) {
     auto day_start = std::chrono::floor<days>(time);
     std::chrono::year_month_day date{day_start};
     std::chrono::hh_mm_ss clock{time - day_start};
-    std::chrono::weekday weekday{day_start};
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%s, %02u %s %04d %02d:%02d:%02d GMT",
-                  kDayNames[weekday.c_encoding()].data(), static_cast<unsigned>(date.day()),
-                  kMonthNames[static_cast<unsigned>(date.month()) - 1].data(),
-                  static_cast<int>(date.year()), static_cast<int>(clock.hours().count()),
-                  static_cast<int>(clock.minutes().count()),
-                  static_cast<int>(clock.seconds().count()));
-    return buffer;
+    std::string out(kDayNames[std::chrono::weekday{day_start}.c_encoding()]);
+    out += ", ";
+    append_padded(out, static_cast<unsigned>(date.day()), 2);
+    out += ' ';
+    out += kMonthNames[static_cast<unsigned>(date.month()) - 1];
+    out += ' ';
+    append_padded(out, static_cast<int>(date.year()), 4);
+    out += ' ';
+    append_padded(out, clock.hours().count(), 2);
+    out += ':';
+    append_padded(out, clock.minutes().count(), 2);
+    out += ':';
+    append_padded(out, clock.seconds().count(), 2);
+    out += " GMT";
+    return out;
 }
 
 std::optional<int64_t> parse_http_date(std::string_view text) {

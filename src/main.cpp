@@ -1,5 +1,6 @@
 // cgihost's entry point: parse the configuration once, derive the shared tables, serve.
 #include <event2/thread.h>
+#include <fcntl.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +30,10 @@ cgihost::ResolverConfig make_resolver_config(const cgihost::Config& config) {
     resolver.index_files = config.index_files;
     resolver.serve_dotfiles = config.serve_dotfiles;
     resolver.follow_symlinks_outside = config.follow_symlinks_outside;
+    for (const auto& handler : config.cgi_handlers) {
+        auto equals = handler.find('=');
+        resolver.cgi_extension_handlers[handler.substr(0, equals)] = handler.substr(equals + 1);
+    }
     return resolver;
 }
 
@@ -42,6 +47,11 @@ int main(int argc, char** argv) {
     }
     const auto& config = std::get<cgihost::Config>(outcome);
 
+    // Descriptors 0-2 must be open, or a pipe for a script could land on one of them and
+    // be dup'd onto itself, keeping close-on-exec.
+    for (int fd = 0; fd < 3; ++fd) {
+        if (fcntl(fd, F_GETFD) < 0) open("/dev/null", O_RDWR);
+    }
     cgihost::prepare_process_signals();
     evthread_use_pthreads();
     cgihost::Logger logger(config.error_log, *cgihost::parse_log_level(config.log_level),
@@ -50,12 +60,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;
     }
-    cgihost::ServerContext context{
-        config, logger, cgihost::MimeTypes::with_builtin_defaults(), make_resolver_config(config),
-        {},     {}};
+    cgihost::ServerContext context{.config = config,
+                                   .logger = logger,
+                                   .mime_types = cgihost::MimeTypes::with_builtin_defaults(),
+                                   .resolver = make_resolver_config(config),
+                                   .limits = {config.max_uri_size, config.max_header_size},
+                                   .static_options = {config.directory_listing},
+                                   .cgi = cgihost::make_cgi_settings(config)};
     context.mime_types.load_file(config.mime_types);
-    context.limits = {config.max_uri_size, config.max_header_size};
-    context.static_options.directory_listing = config.directory_listing;
     if (context.resolver.cgi_dir.empty()) {
         logger.warn("--cgi-dir '" + config.cgi_dir + "' does not exist; CGI requests will get 404");
     }

@@ -2,6 +2,10 @@
 // tables derived from the config once (MIME types, resolver settings).
 #pragma once
 
+#include <atomic>
+
+#include "cgi_environment.hpp"
+#include "cgi_process.hpp"
 #include "config.hpp"
 #include "log.hpp"
 #include "mime_types.hpp"
@@ -11,6 +15,20 @@
 
 namespace cgihost {
 
+// The CGI settings, derived from Config once.
+struct CgiSettings {
+    CgiEnvironmentConfig environment;
+    CgiResourceLimits limits;
+    double timeout = 60;
+    double max_time = 300;
+    double kill_grace = 2;
+    unsigned max_processes = 1024;
+    std::string x_sendfile_root;  // realpath'd; "" = off
+    uint64_t stderr_limit = 64 * 1024;
+};
+
+CgiSettings make_cgi_settings(const Config& config);
+
 struct ServerContext {
     const Config& config;
     Logger& logger;
@@ -18,6 +36,9 @@ struct ServerContext {
     ResolverConfig resolver;
     RequestLimits limits;
     StaticFileOptions static_options;
+    CgiSettings cgi;
+    // Scripts running now, across all workers, against cgi-max-processes.
+    mutable std::atomic<unsigned> running_cgi_processes{0};
 };
 
 }  // namespace cgihost

@@ -62,7 +62,35 @@ RangeRequest range_of(const Request& request, const std::string& etag, int64_t m
     return parse_range_header(*range, size);
 }
 
-Response serve_file(const Request& request, const std::string& path, const MimeTypes& mime) {
+Response serve_listing(const Target& target) {
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(target.file_path.c_str()), ::closedir);
+    if (!dir) return response_for_errno(errno);
+    std::vector<DirectoryEntry> entries;
+    while (const dirent* entry = ::readdir(dir.get())) {
+        if (entry->d_name[0] == '.') continue;  // dotfiles are never listed
+        struct stat st {};
+        if (::fstatat(::dirfd(dir.get()), entry->d_name, &st, 0) != 0) continue;
+        entries.push_back(DirectoryEntry{entry->d_name, S_ISDIR(st.st_mode),
+                                         static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec});
+    }
+    Response response;
+    response.body = render_directory_listing(target.url_path, std::move(entries));
+    response.add_header("Content-Type", "text/html; charset=utf-8");
+    return response;
+}
+
+Response redirect_to_slash(const Request& request, const Target& target) {
+    Response response = make_error_response(status::moved_permanently);
+    std::string location = encode_url_path(target.url_path) + "/";
+    if (request.has_query) location += "?" + request.query;
+    response.add_header("Location", location);
+    return response;
+}
+
+}  // namespace
+
+Response serve_regular_file(const Request& request, const std::string& path,
+                            const MimeTypes& mime) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     struct stat st {};
     if (!fd || ::fstat(fd.get(), &st) != 0) return response_for_errno(errno);
@@ -104,33 +132,6 @@ Response serve_file(const Request& request, const std::string& path, const MimeT
     return response;
 }
 
-Response serve_listing(const Target& target) {
-    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(target.file_path.c_str()), ::closedir);
-    if (!dir) return response_for_errno(errno);
-    std::vector<DirectoryEntry> entries;
-    while (const dirent* entry = ::readdir(dir.get())) {
-        if (entry->d_name[0] == '.') continue;  // dotfiles are never listed
-        struct stat st {};
-        if (::fstatat(::dirfd(dir.get()), entry->d_name, &st, 0) != 0) continue;
-        entries.push_back(DirectoryEntry{entry->d_name, S_ISDIR(st.st_mode),
-                                         static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec});
-    }
-    Response response;
-    response.body = render_directory_listing(target.url_path, std::move(entries));
-    response.add_header("Content-Type", "text/html; charset=utf-8");
-    return response;
-}
-
-Response redirect_to_slash(const Request& request, const Target& target) {
-    Response response = make_error_response(status::moved_permanently);
-    std::string location = encode_url_path(target.url_path) + "/";
-    if (request.has_query) location += "?" + request.query;
-    response.add_header("Location", location);
-    return response;
-}
-
-}  // namespace
-
 std::string encode_url_path(std::string_view decoded_path) {
     std::string out;
     size_t start = 0;
@@ -166,7 +167,7 @@ Response serve_static_target(const Request& request, const Target& target,
             return options.directory_listing ? serve_listing(target)
                                              : make_error_response(status::forbidden);
         default:
-            return serve_file(request, target.file_path, mime_types);
+            return serve_regular_file(request, target.file_path, mime_types);
     }
 }
 

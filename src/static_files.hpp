@@ -17,6 +17,11 @@ struct StaticFileOptions {
 Response serve_static_target(const Request& request, const Target& target,
                              const MimeTypes& mime_types, const StaticFileOptions& options);
 
+// GET/HEAD of one regular file: validators, conditional requests (304/412) and a single
+// byte range (206/416). Also used for a script's X-Sendfile.
+Response serve_regular_file(const Request& request, const std::string& path,
+                            const MimeTypes& mime_types);
+
 // "/a b/c" → "/a%20b/c": a decoded URL path re-encoded segment by segment, safe for Location.
 std::string encode_url_path(std::string_view decoded_path);
 

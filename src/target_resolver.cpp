@@ -16,10 +16,10 @@ namespace {
 
 // ---- URL normalisation (pure) ----
 
-// A decoded segment must not smuggle a separator or a terminator: an encoded '/' (%2F) would let
-// one URL segment span two directories after decoding, '\' is a separator to some tools, and NUL
-// would cut the path short at the syscall boundary. RFC 3986 §7.3 asks us to treat such
-// percent-encoded delimiters with care; we refuse them outright.
+// RFC 3986 §7.3: split into segments before decoding, so that a decoded octet is never mistaken
+// for a delimiter, and reject %00. We go further and refuse a decoded '/' (%2F) rather than keep
+// it inside a segment, where it would name two directories once handed to the filesystem, and
+// '\', a separator to some tools. RFC 3986 §2.4: decode exactly once, so "%252e" stays "%2e".
 std::optional<std::string> decode_segment(std::string_view raw_segment) {
     auto segment = percent_decode(raw_segment);
     if (!segment) return std::nullopt;
@@ -64,6 +64,13 @@ Probe probe_path(const std::string& path) {
     probe.canonical = resolved.get();
     if (::stat(probe.canonical.c_str(), &probe.info) != 0) probe.error_number = errno;
     return probe;
+}
+
+std::string join_path(std::string_view directory, std::string_view name) {
+    std::string path(directory);
+    path += '/';
+    path += name;
+    return path;
 }
 
 // Uses the effective ids (AT_EACCESS), which are the ones open() and execve() will be judged by.
@@ -174,7 +181,7 @@ Target resolve_directory(const ResolverConfig& config, std::string_view url_path
         return make_file_target(TargetKind::redirect_to_slash, url_path, directory);
     }
     for (const auto& index_name : config.index_files) {
-        Probe probe = probe_path(directory + "/" + index_name);
+        Probe probe = probe_path(join_path(directory, index_name));
         if (probe.error_number == ENOENT) continue;
         // The first index that exists decides, even when it cannot be served: falling through
         // to a listing would reveal what the index was meant to hide.

@@ -58,6 +58,11 @@ struct Target {
 std::optional<std::string> normalize_url_path(std::string_view raw_path);
 
 // raw_path is the still percent-encoded path of the request target, without query or fragment.
+// A path equal to cgi_url_prefix or under it on a segment boundary is a CGI request: the longest
+// run of segments naming an executable regular file in cgi_dir is the script, the rest PATH_INFO
+// (RFC 3875 §3.2); directories (the prefix itself included) are forbidden, hidden names are
+// not_found. Anything else is looked up under docroot. Either way the file's realpath() must lie
+// inside its root unless follow_symlinks_outside, and a static request never reaches cgi_dir.
 Target resolve_target(const ResolverConfig& config, std::string_view raw_path);
 
 }  // namespace cgihost

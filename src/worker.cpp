@@ -1,9 +1,6 @@
 #include "worker.hpp"
 
-#include <event2/thread.h>
 #include <time.h>
-
-#include <cmath>
 
 #include "evhttp_adapter.hpp"
 #include "http_status.hpp"
@@ -16,13 +13,9 @@ namespace {
 // below it, validate_request answers 414/431 so clients get the precise status.
 constexpr uint64_t kEvhttpHeadSlack = 4;
 constexpr double kDrainTickSeconds = 0.05;
-
-timeval to_timeval(double seconds) {
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(seconds);
-    tv.tv_usec = static_cast<suseconds_t>((seconds - std::floor(seconds)) * 1e6);
-    return tv;
-}
+constexpr ev_uint16_t kAllMethods = EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH;
 
 double monotonic_seconds() {
     timespec now{};
@@ -36,6 +29,11 @@ Worker::Worker(const ServerContext& context) : context_(context) {}
 
 Worker::~Worker() {
     join();
+    // Sessions go first (killing and reaping their scripts), then evhttp frees the
+    // connections, whose close callbacks must find no session to notify.
+    sessions_.clear();
+    connections_.clear();
+    http_.reset();
 }
 
 std::string Worker::init(std::vector<UniqueFd> listeners) {
@@ -45,10 +43,8 @@ std::string Worker::init(std::vector<UniqueFd> listeners) {
     if (!http_) return "cannot create the HTTP server";
     const Config& config = context_.config;
     evhttp_set_gencb(http_.get(), &Worker::on_request, this);
-    evhttp_set_allowed_methods(http_.get(), EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                                EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                                EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    // We answer every method ourselves (405/501) rather than let evhttp refuse some.
+    evhttp_set_allowed_methods(http_.get(), kAllMethods);
     evhttp_set_max_headers_size(
         http_.get(),
         static_cast<ev_ssize_t>(config.max_header_size * kEvhttpHeadSlack + config.max_uri_size));
@@ -64,6 +60,8 @@ std::string Worker::init(std::vector<UniqueFd> listeners) {
     }
     stop_event_.reset(event_new(base_.get(), -1, 0, &Worker::on_stop, this));
     drain_timer_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::on_drain_tick, this));
+    sessions_finished_event_.reset(
+        event_new(base_.get(), -1, 0, &Worker::on_sessions_finished, this));
     return {};
 }
 
@@ -81,8 +79,9 @@ void Worker::join() {
 
 void Worker::on_stop(evutil_socket_t, short, void* self) {
     auto* worker = static_cast<Worker*>(self);
-    for (evhttp_bound_socket* bound : worker->bound_)
+    for (evhttp_bound_socket* bound : worker->bound_) {
         evhttp_del_accept_socket(worker->http_.get(), bound);
+    }
     worker->bound_.clear();
     worker->draining_ = true;
     worker->drain_deadline_ = monotonic_seconds() + worker->context_.config.shutdown_grace;
@@ -101,8 +100,8 @@ void Worker::on_drain_tick(evutil_socket_t, short, void* self) {
 
 size_t Worker::in_flight() const {
     size_t total = 0;
-    for (const auto& [connection, count] : busy_)
-        total += static_cast<size_t>(count);
+    for (const auto& [connection, state] : connections_)
+        total += static_cast<size_t>(state.busy);
     return total;
 }
 
@@ -113,9 +112,9 @@ void Worker::on_request(evhttp_request* req, void* self) {
 void Worker::track_request(evhttp_request* req) {
     evhttp_connection* connection = evhttp_request_get_connection(req);
     if (connection == nullptr) return;
-    auto [it, inserted] = busy_.try_emplace(connection, 0);
+    auto [it, inserted] = connections_.try_emplace(connection);
     if (inserted) evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
-    ++it->second;
+    ++it->second.busy;
     evhttp_request_set_on_complete_cb(req, &Worker::on_request_complete, this);
     timeval write_timeout = to_timeval(context_.config.write_timeout);
     evhttp_connection_set_timeout_tv(connection, &write_timeout);
@@ -124,8 +123,8 @@ void Worker::track_request(evhttp_request* req) {
 void Worker::on_request_complete(evhttp_request* req, void* self) {
     auto* worker = static_cast<Worker*>(self);
     evhttp_connection* connection = evhttp_request_get_connection(req);
-    auto it = worker->busy_.find(connection);
-    if (it != worker->busy_.end() && it->second > 0) --it->second;
+    auto it = worker->connections_.find(connection);
+    if (it != worker->connections_.end() && it->second.busy > 0) --it->second.busy;
     if (connection != nullptr) {
         // The connection now idles until the client's next request.
         timeval idle = to_timeval(worker->context_.config.keep_alive_timeout);
@@ -134,13 +133,44 @@ void Worker::on_request_complete(evhttp_request* req, void* self) {
 }
 
 void Worker::on_connection_close(evhttp_connection* connection, void* self) {
-    static_cast<Worker*>(self)->busy_.erase(connection);
+    auto* worker = static_cast<Worker*>(self);
+    auto it = worker->connections_.find(connection);
+    if (it == worker->connections_.end()) return;
+    CgiSession* session = it->second.session;
+    worker->connections_.erase(it);
+    if (session != nullptr) session->on_connection_closed();
 }
 
-void Worker::finish(evhttp_request* req, const Request& request, Response&& response) {
+void Worker::attach_session(evhttp_request* req, CgiSession* session) {
+    auto it = connections_.find(evhttp_request_get_connection(req));
+    if (it != connections_.end()) it->second.session = session;
+}
+
+void Worker::detach_session(evhttp_request* req) {
+    auto it = connections_.find(evhttp_request_get_connection(req));
+    if (it != connections_.end()) it->second.session = nullptr;
+}
+
+void Worker::session_finished(CgiSession* session) {
+    finished_sessions_.push_back(session);
+    event_active(sessions_finished_event_.get(), EV_READ, 0);
+}
+
+void Worker::on_sessions_finished(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    for (CgiSession* session : std::exchange(worker->finished_sessions_, {})) {
+        worker->sessions_.erase(session);
+    }
+}
+
+void Worker::respond(evhttp_request* req, const Request& request, Response&& response) {
     if (draining_) response.close_connection = true;
     int code = response.status;
     uint64_t bytes = send_response(req, request, std::move(response));
+    log_access(request, code, bytes);
+}
+
+void Worker::log_access(const Request& request, int code, uint64_t bytes) {
     AccessRecord record;
     record.remote_addr = request.remote_addr;
     record.time = time(nullptr);
@@ -156,17 +186,30 @@ void Worker::handle(evhttp_request* req) {
     track_request(req);
     Request request = make_request(req);
     if (auto refusal = validate_request(request, context_.limits)) {
-        finish(req, request, std::move(*refusal));
+        respond(req, request, std::move(*refusal));
         return;
     }
+    dispatch(req, std::move(request), 0);
+}
+
+void Worker::redirect_locally(evhttp_request* req, Request request, int hops) {
+    dispatch(req, std::move(request), hops);
+}
+
+void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops) {
     Target target = resolve_target(context_.resolver, request.path);
-    if (target.kind == TargetKind::cgi_script) {
-        // TODO(issue 3): the CGI gateway replaces this refusal.
-        finish(req, request, make_error_response(status::not_implemented, "CGI is not enabled."));
+    if (target.kind != TargetKind::cgi_script) {
+        Response response =
+            serve_static_target(request, target, context_.mime_types, context_.static_options);
+        respond(req, request, std::move(response));
         return;
     }
-    finish(req, request,
-           serve_static_target(request, target, context_.mime_types, context_.static_options));
+    fill_local_address(req, request);
+    auto session = std::make_unique<CgiSession>(*this, context_, req, std::move(request),
+                                                std::move(target), redirect_hops);
+    CgiSession* raw = session.get();
+    sessions_.emplace(raw, std::move(session));
+    raw->start();
 }
 
 }  // namespace cgihost

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cgi_session.hpp"
 #include "event_ptr.hpp"
 #include "http_message.hpp"
 #include "server_context.hpp"
@@ -14,10 +15,10 @@
 
 namespace cgihost {
 
-class Worker {
+class Worker : public CgiSessionHost {
   public:
     explicit Worker(const ServerContext& context);
-    ~Worker();
+    ~Worker() override;
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
@@ -29,7 +30,22 @@ class Worker {
     void request_stop();
     void join();
 
+    // CgiSessionHost
+    event_base* event_loop() override { return base_.get(); }
+    void attach_session(evhttp_request* req, CgiSession* session) override;
+    void detach_session(evhttp_request* req) override;
+    void respond(evhttp_request* req, const Request& request, Response&& response) override;
+    void log_access(const Request& request, int status, uint64_t bytes) override;
+    void redirect_locally(evhttp_request* req, Request request, int hops) override;
+    void session_finished(CgiSession* session) override;
+
   private:
+    struct ConnectionState {
+        int busy = 0;                   // requests not yet fully answered
+        CgiSession* session = nullptr;  // the CGI session answering the current request
+    };
+
+    static void on_sessions_finished(evutil_socket_t, short, void* self);
     static void on_request(evhttp_request* req, void* self);
     static void on_request_complete(evhttp_request* req, void* self);
     static void on_connection_close(evhttp_connection* connection, void* self);
@@ -38,7 +54,7 @@ class Worker {
 
     void handle(evhttp_request* req);
     void track_request(evhttp_request* req);
-    void finish(evhttp_request* req, const Request& request, Response&& response);
+    void dispatch(evhttp_request* req, Request request, int redirect_hops);
     size_t in_flight() const;
 
     const ServerContext& context_;
@@ -50,9 +66,12 @@ class Worker {
     std::thread thread_;
     bool draining_ = false;
     double drain_deadline_ = 0;
-    // Requests not yet fully answered, per connection; the close callback forgets a
-    // connection that died mid-response, because evhttp then skips the completion callback.
-    std::unordered_map<evhttp_connection*, int> busy_;
+    // Per connection; the close callback forgets a connection that died mid-response,
+    // because evhttp then skips the completion callback.
+    std::unordered_map<evhttp_connection*, ConnectionState> connections_;
+    std::unordered_map<CgiSession*, std::unique_ptr<CgiSession>> sessions_;
+    std::vector<CgiSession*> finished_sessions_;
+    EventPtr sessions_finished_event_;
 };
 
 }  // namespace cgihost

@@ -1,0 +1,37 @@
+#include "server_context.hpp"
+
+#include <filesystem>
+
+#include "version.hpp"
+
+namespace cgihost {
+
+CgiSettings make_cgi_settings(const Config& config) {
+    CgiSettings cgi;
+    cgi.environment.server_software = kServerSoftware;
+    cgi.environment.path = config.cgi_path;
+    cgi.environment.pass_authorization = config.cgi_pass_authorization;
+    cgi.environment.pass = config.cgi_env_pass;
+    for (const auto& entry : config.cgi_env_set) {
+        auto equals = entry.find('=');
+        cgi.environment.set.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));
+    }
+    cgi.limits.cpu_seconds = config.cgi_rlimit_cpu;
+    cgi.limits.address_space = config.cgi_rlimit_as;
+    cgi.limits.processes = config.cgi_rlimit_nproc;
+    cgi.timeout = config.cgi_timeout;
+    cgi.max_time = config.cgi_max_time;
+    cgi.kill_grace = config.cgi_kill_grace;
+    cgi.max_processes = config.cgi_max_processes;
+    cgi.stderr_limit = config.cgi_stderr_limit;
+    if (!config.cgi_x_sendfile_root.empty()) {
+        std::error_code error;
+        cgi.x_sendfile_root = std::filesystem::canonical(config.cgi_x_sendfile_root, error);
+        // Scripts may learn where X-Sendfile works (the download sample uses it).
+        if (!error)
+            cgi.environment.set.emplace_back("CGIHOST_X_SENDFILE_ROOT", cgi.x_sendfile_root);
+    }
+    return cgi;
+}
+
+}  // namespace cgihost
