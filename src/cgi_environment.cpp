@@ -80,7 +80,7 @@ class EnvironmentBuilder {
         std::vector<std::string> envp;
         envp.reserve(entries_.size());
         for (auto& [name, value] : entries_)
-            envp.push_back(name + "=" + value);
+            envp.push_back(std::move(name.append("=").append(value)));
         return envp;
     }
 
@@ -121,14 +121,13 @@ bool is_valid_server_name(std::string_view name) {
 // nullopt when the value is malformed.
 std::optional<std::string> host_name_from_header(std::string_view host) {
     host = trim_whitespace(host);
-    size_t name_end = host.size();
+    // An IP literal is bracketed because it contains ':' itself (RFC 3986 §3.2.2).
+    size_t name_end = host.starts_with('[') ? host.find(']') : host.find(':');
     if (host.starts_with('[')) {
-        size_t close = host.find(']');
-        if (close == host.npos) return std::nullopt;
-        name_end = close + 1;
-    } else {
-        name_end = std::min(host.find(':'), host.size());
+        if (name_end == host.npos) return std::nullopt;
+        ++name_end;
     }
+    name_end = std::min(name_end, host.size());
     std::string_view port = host.substr(name_end);
     if (!port.empty()) {
         if (port.front() != ':') return std::nullopt;

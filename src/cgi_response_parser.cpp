@@ -183,11 +183,11 @@ CgiResponseParser::Result CgiResponseParser::finish() {
 
 CgiResponseParser::Result CgiResponseParser::parse_line(std::string_view line) {
     ++line_number_;
-    // RFC 3875 §7.2: on UNIX the newline is LF, and servers SHOULD also accept CR LF (§6.3).
+    // RFC 3875 §7.2: on UNIX the newline (NL of §6) is LF; servers SHOULD also accept CR LF.
     if (line.ends_with('\r')) line.remove_suffix(1);
     if (line.empty()) return complete_head();
-    // RFC 9110 §5.5 obsoletes line folding and lets a recipient reject it. Unfolding would mean
-    // rewriting the script's output; a script that folds is broken, so say so.
+    // Line folding is obsolete (RFC 9112 §5.2), which lets a gateway refuse the response (with a
+    // 502) instead of unfolding it. A script that still folds is broken, so say so.
     if (line.front() == ' ' || line.front() == '\t') {
         return fail("line " + std::to_string(line_number_) + ": obsolete line folding");
     }

@@ -43,7 +43,7 @@ class CgiResponseParser {
     enum class Result { need_more, done, error };
 
     // Header blocks longer than max_header_bytes (line ends included) are an error.
-    explicit CgiResponseParser(size_t max_header_bytes = 64 * 1024);
+    explicit CgiResponseParser(size_t max_header_bytes = size_t{64} * 1024);
 
     // Consumes header bytes from `data` and sets `consumed` to how many of them belong to the
     // header block, the blank line included: all of `data` while the result is need_more; after

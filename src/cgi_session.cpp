@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/keyvalq_struct.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -70,7 +71,10 @@ CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context, evhtt
       request_(std::move(request)),
       target_(std::move(target)),
       redirect_hops_(redirect_hops),
-      body_(evbuffer_new()) {}
+      body_(evbuffer_new()) {
+    // RFC 3875 §5: a script whose name starts with "nph-" writes the whole HTTP response.
+    nph_ = std::filesystem::path(target_.file_path).filename().string().rfind("nph-", 0) == 0;
+}
 
 CgiSession::~CgiSession() {
     if (counted_) --context_.running_cgi_processes;
@@ -100,7 +104,11 @@ void CgiSession::start() {
         return;
     }
     watch_pipes();
-    watch_client();
+    if (nph_) {
+        take_over_connection();
+    } else {
+        watch_client();
+    }
 }
 
 std::string CgiSession::spawn() {
@@ -190,6 +198,7 @@ void CgiSession::on_stdout_readable(evutil_socket_t fd, short, void* self) {
 }
 
 void CgiSession::handle_output(const char* data, size_t size) {
+    if (nph_) return relay_raw(data, size);
     if (phase_ == Phase::streaming) return send_body(data, size);
     if (phase_ == Phase::done) return;
     size_t consumed = 0;
@@ -272,6 +281,10 @@ void CgiSession::on_chunk_sent(evhttp_connection*, void* self) {
 
 void CgiSession::finish_output() {
     close_stdout();
+    if (nph_) {
+        if (client_fd_) flush_raw();
+        return;
+    }
     if (phase_ == Phase::reading_head) {
         parser_.finish();
         return fail(status::bad_gateway,
@@ -376,6 +389,8 @@ evhttp_request* CgiSession::release_request() {
 
 void CgiSession::on_connection_closed() {
     req_ = nullptr;
+    client_write_event_.reset();
+    client_fd_.reset();
     if (phase_ == Phase::done) return;
     context_.logger.info(describe() + ": the client went away; stopping the script");
     end_response(499);
@@ -494,8 +509,68 @@ void CgiSession::log_stderr(const char* data, size_t size) {
     }
 }
 
+// evhttp shuts a socket down when it frees the connection, so the connection stays
+// allocated (idle: it reads and writes nothing now) while the script's bytes go out through
+// a duplicate of its socket, and is freed once they have all reached the kernel.
+void CgiSession::take_over_connection() {
+    evhttp_connection* connection = evhttp_request_get_connection(req_);
+    int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(connection));
+    client_fd_.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+    raw_output_.reset(evbuffer_new());
+    status_ = status::ok;  // logged as 200: the script's own status line is not parsed
+    phase_ = Phase::streaming;
+    if (!client_fd_) return close_client();
+    client_write_event_.reset(event_new(host_.event_loop(), client_fd_.get(), EV_WRITE,
+                                        &CgiSession::on_client_writable, this));
+}
+
+void CgiSession::close_client() {
+    end_response(status_);
+    client_write_event_.reset();
+    client_fd_.reset();
+    if (evhttp_request* req = release_request()) {
+        evhttp_connection_free(evhttp_request_get_connection(req));
+    }
+    if (stdout_event_) {  // the client left before the script finished
+        close_stdout();
+        terminate_process();
+    }
+}
+
+void CgiSession::relay_raw(const char* data, size_t size) {
+    if (!client_fd_) return;
+    evbuffer_add(raw_output_.get(), data, size);
+    bytes_sent_ += size;
+    flush_raw();
+}
+
+void CgiSession::flush_raw() {
+    if (evbuffer_write(raw_output_.get(), client_fd_.get()) < 0 && errno != EAGAIN &&
+        errno != EINTR) {
+        return close_client();  // the client is gone
+    }
+    bool pending = evbuffer_get_length(raw_output_.get()) > 0;
+    if (pending) event_add(client_write_event_.get(), nullptr);
+    if (!stdout_event_) {
+        if (!pending) close_client();  // stdout ended and everything was delivered
+        return;
+    }
+    // Same backpressure as the evhttp path: stop reading while the client lags.
+    if (evbuffer_get_length(raw_output_.get()) > kMaxPendingOutput) {
+        event_del(stdout_event_.get());
+    } else {
+        event_add(stdout_event_.get(), nullptr);
+    }
+}
+
+void CgiSession::on_client_writable(evutil_socket_t, short, void* self) {
+    auto* session = static_cast<CgiSession*>(self);
+    if (session->client_fd_) session->flush_raw();
+    session->maybe_finished();
+}
+
 void CgiSession::maybe_finished() {
-    bool pipes_closed = !process_.stdout_pipe() && !process_.stderr_pipe();
+    bool pipes_closed = !process_.stdout_pipe() && !process_.stderr_pipe() && !client_fd_;
     bool process_done = process_.pid() <= 0 || !process_.running();
     if (phase_ == Phase::done && pipes_closed && process_done) {
         total_timer_.reset();

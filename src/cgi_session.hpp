@@ -62,10 +62,15 @@ class CgiSession {
     static void on_kill_grace(evutil_socket_t, short, void* self);
     static void on_client_closed(evutil_socket_t, short, void* self);
     static void on_chunk_sent(evhttp_connection*, void* self);
+    static void on_client_writable(evutil_socket_t, short, void* self);
 
     std::string spawn();
     void watch_pipes();
     void watch_client();
+    void take_over_connection();
+    void relay_raw(const char* data, size_t size);
+    void flush_raw();
+    void close_client();
     void handle_output(const char* data, size_t size);
     void handle_head(const char* rest, size_t rest_size);
     void start_reply(const CgiResponseHead& head);
@@ -111,6 +116,11 @@ class CgiSession {
     EventPtr total_timer_;
     EventPtr kill_timer_;
     EventPtr client_event_;
+    // nph- scripts (RFC 3875 §5): the socket taken over from evhttp and what waits for it.
+    bool nph_ = false;
+    UniqueFd client_fd_;
+    EvbufferPtr raw_output_;
+    EventPtr client_write_event_;
 };
 
 }  // namespace cgihost

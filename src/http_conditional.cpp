@@ -189,12 +189,11 @@ bool is_ows(char c) {
     return c == ' ' || c == '\t';
 }
 
+// Strips OWS, which is spaces and tabs (RFC 9110 §5.6.3).
 std::string_view trim_ows(std::string_view text) {
-    while (!text.empty() && is_ows(text.front()))
-        text.remove_prefix(1);
-    while (!text.empty() && is_ows(text.back()))
-        text.remove_suffix(1);
-    return text;
+    size_t start = text.find_first_not_of(" \t");
+    if (start == std::string_view::npos) return {};
+    return text.substr(start, text.find_last_not_of(" \t") - start + 1);
 }
 
 // etagc = %x21 / %x23-7E / obs-text: any visible byte but DQUOTE, so a tag may hold a comma.
@@ -213,8 +212,9 @@ std::optional<EntityTag> take_entity_tag(std::string_view& text) {
     }
     if (rest.empty() || rest.front() != '"') return std::nullopt;
     size_t end = 1;
-    while (end < rest.size() && is_etagc(rest[end]))
+    while (end < rest.size() && is_etagc(rest[end])) {
         ++end;
+    }
     if (end >= rest.size() || rest[end] != '"') return std::nullopt;
     tag.opaque = rest.substr(0, end + 1);
     text = rest.substr(end + 1);

@@ -16,16 +16,11 @@ struct RangeSpec {
     std::optional<uint64_t> last;   // for a suffix-range, the suffix-length
 };
 
-bool is_ows(char c) {
-    return c == ' ' || c == '\t';
-}
-
+// Strips OWS, which is spaces and tabs (RFC 9110 §5.6.3).
 std::string_view trim_ows(std::string_view text) {
-    while (!text.empty() && is_ows(text.front()))
-        text.remove_prefix(1);
-    while (!text.empty() && is_ows(text.back()))
-        text.remove_suffix(1);
-    return text;
+    size_t start = text.find_first_not_of(" \t");
+    if (start == std::string_view::npos) return {};
+    return text.substr(start, text.find_last_not_of(" \t") - start + 1);
 }
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {

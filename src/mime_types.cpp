@@ -80,16 +80,12 @@ std::string to_lower(std::string_view text) {
     return out;
 }
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-    return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 // Types whose bytes are text. We declare UTF-8 so browsers do not guess the encoding from the
 // content (RFC 9110 §8.3.2); +xml and +json are the structured-syntax suffixes of RFC 6839.
 bool is_text_like(std::string_view type) {
     return type.starts_with("text/") || type == "application/javascript" ||
-           type == "application/json" || type == "application/xml" || ends_with(type, "+xml") ||
-           ends_with(type, "+json");
+           type == "application/json" || type == "application/xml" || type.ends_with("+xml") ||
+           type.ends_with("+json");
 }
 
 // The extension after the last '.' of the base name; empty when there is none. A leading dot
