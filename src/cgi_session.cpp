@@ -446,7 +446,9 @@ void CgiSession::on_process_exit(evutil_socket_t, short, void* self) {
         // A crash is an error; our own SIGTERM/SIGKILL after a timeout is only a note.
         bool we_killed = session->kill_timer_ != nullptr &&
                          (WTERMSIG(status) == SIGTERM || WTERMSIG(status) == SIGKILL);
-        LogLevel level = WIFSIGNALED(status) && !we_killed ? LogLevel::error : LogLevel::warn;
+        LogLevel level = we_killed             ? LogLevel::info
+                         : WIFSIGNALED(status) ? LogLevel::error
+                                               : LogLevel::warn;
         session->context_.logger.log(level,
                                      session->describe() + ": " + describe_wait_status(status));
     }

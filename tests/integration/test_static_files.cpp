@@ -1,5 +1,16 @@
-// Static files served by the real binary: content, types, validators, ranges, directories.
+// Static files served by the real binary: content, types, validators, ranges, directories,
+// path safety, and memory use while a large file is sent.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "http_client.hpp"
 #include "test_server.hpp"
@@ -7,21 +18,50 @@
 namespace cgihost::testing {
 namespace {
 
+constexpr const char* kSecret = "TOP-SECRET-6b1f0c";  // lives next to the docroot, never served
+
+std::vector<std::string> server_args(const TempDir& root) {
+    // An empty mime.types file keeps the types independent of the machine's /etc/mime.types.
+    return {"--docroot", (root / "www").string(), "--cgi-dir", (root / "cgi-bin").string(),
+            "--mime-types", "/dev/null"};
+}
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
 class StaticFiles : public ::testing::Test {
   protected:
     void SetUp() override {
         root_.write_file("www/index.html", "<h1>home</h1>\n");
         root_.write_file("www/style.css", "body{}\n");
+        root_.write_file("www/app.js", "let a = 1;\n");
+        root_.write_file("www/data.json", "{}\n");
+        root_.write_file("www/image.png", std::string("\x89PNG\r\n\x1a\n\0\0", 10));
+        root_.write_file("www/logo.svg", "<svg/>\n");
+        root_.write_file("www/blob.qqzzy", "??");
+        root_.write_file("www/noextension", "plain");
         root_.write_file("www/docs/readme.txt", "0123456789abcdefghij");
-        server_ = std::make_unique<TestServer>(std::vector<std::string>{
-            "--docroot", (root_ / "www").string(), "--cgi-dir", (root_ / "cgi-bin").string()});
+        root_.write_file("www/docs/.hidden", "hidden");
+        root_.write_file("www/.env", "PASSWORD=hunter2");
+        root_.write_file("www/.git/config", "[core]");
+        root_.write_file("www/my dir/index.html", "spaced");
+        root_.write_file("secret.txt", kSecret);
+        std::filesystem::create_directories(root_ / "www/empty-dir");
+        std::filesystem::create_symlink("../secret.txt", root_ / "www/escape.txt");
+        std::filesystem::create_symlink(root_.path(), root_ / "www/outside");
+        std::filesystem::create_symlink("docs/readme.txt", root_ / "www/inside-link.txt");
+        server_ = std::make_unique<TestServer>(server_args(root_));
     }
+
+    std::optional<HttpResponse> get(const std::string& target, const HeaderList& headers = {}) {
+        return http_get(server_->port(), target, headers);
+    }
+
     TempDir root_;
     std::unique_ptr<TestServer> server_;
 };
 
 TEST_F(StaticFiles, ServesTheIndexFileForTheRoot) {
-    auto response = http_get(server_->port(), "/");
+    auto response = get("/");
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, "<h1>home</h1>\n");
@@ -29,12 +69,346 @@ TEST_F(StaticFiles, ServesTheIndexFileForTheRoot) {
     EXPECT_EQ(response->header("Server"), "cgihost/0.1.0");
 }
 
+TEST_F(StaticFiles, SendsTheContentTypeOfEachExtensionWithCharsetForText) {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"/index.html", "text/html; charset=utf-8"},
+        {"/style.css", "text/css; charset=utf-8"},
+        {"/app.js", "text/javascript; charset=utf-8"},
+        {"/data.json", "application/json; charset=utf-8"},
+        {"/image.png", "image/png"},
+        {"/logo.svg", "image/svg+xml; charset=utf-8"},
+        {"/docs/readme.txt", "text/plain; charset=utf-8"},
+        {"/blob.qqzzy", "application/octet-stream"},
+        {"/noextension", "application/octet-stream"},
+    };
+    for (const auto& [target, type] : cases) {
+        auto response = get(target);
+        ASSERT_TRUE(response) << target;
+        EXPECT_EQ(response->status, 200) << target;
+        EXPECT_EQ(response->header("Content-Type"), type) << target;
+        EXPECT_EQ(response->header_count("Content-Type"), 1u) << target;
+    }
+}
+
+TEST_F(StaticFiles, SendsBinaryFilesByteForByte) {
+    auto response = get("/image.png");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->body, std::string("\x89PNG\r\n\x1a\n\0\0", 10));
+    EXPECT_EQ(response->header("Content-Length"), "10");
+}
+
+TEST_F(StaticFiles, AnswersHeadWithTheHeadersOfGetAndNoBody) {
+    HttpConnection connection(server_->port());
+    for (const char* target : {"/style.css", "/missing.txt"}) {
+        SCOPED_TRACE(target);
+        auto head = connection.request("HEAD", target);
+        auto get = connection.request("GET", target);  // would misparse if HEAD had sent a body
+        ASSERT_TRUE(head);
+        ASSERT_TRUE(get);
+        EXPECT_EQ(head->status, get->status);
+        EXPECT_EQ(head->body, "");
+        EXPECT_FALSE(get->body.empty());
+        EXPECT_EQ(head->header("Content-Length"), std::to_string(get->body.size()));
+        for (const char* name : {"Content-Length", "Content-Type", "ETag", "Last-Modified",
+                                 "Accept-Ranges", "Server"}) {
+            EXPECT_EQ(head->header(name), get->header(name)) << name;
+            EXPECT_EQ(head->header_count(name), get->header_count(name)) << name;
+        }
+    }
+}
+
+TEST_F(StaticFiles, AnswersAMissingFileWith404) {
+    for (const char* target : {"/missing.txt", "/docs/missing/", "/docs/readme.txt/more"}) {
+        auto response = get(target);
+        ASSERT_TRUE(response) << target;
+        EXPECT_EQ(response->status, 404) << target;
+    }
+}
+
+TEST_F(StaticFiles, SendsSmallHtmlErrorPagesThatRevealNoPath) {
+    auto response = get("/missing.txt");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 404);
+    EXPECT_EQ(response->header("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_NE(response->body.find("404 Not Found"), std::string::npos) << response->body;
+    EXPECT_LT(response->body.size(), 1024u);
+    EXPECT_EQ(response->header("Content-Length"), std::to_string(response->body.size()));
+    EXPECT_EQ(response->body.find(root_.path().string()), std::string::npos) << response->body;
+}
+
+TEST_F(StaticFiles, HidesDotfilesWith404) {
+    for (const char* target : {"/.env", "/.git/config", "/.git/", "/docs/.hidden", "/%2eenv",
+                               "/.git/../.env"}) {
+        auto response = get(target);
+        ASSERT_TRUE(response) << target;
+        EXPECT_EQ(response->status, 404) << target;
+        EXPECT_EQ(response->body.find("hunter2"), std::string::npos) << target;
+    }
+}
+
+TEST_F(StaticFiles, NeverServesAFileOutsideTheDocroot) {
+    const std::vector<std::string> attacks = {
+        "/../secret.txt",
+        "/../../secret.txt",
+        "/..",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E/secret.txt",
+        "/.%2e/secret.txt",
+        "/%2e./secret.txt",
+        "/./../secret.txt",
+        "//../secret.txt",
+        "/docs/../../secret.txt",
+        "/docs/%2e%2e/%2e%2e/secret.txt",
+        "/a/%2f../secret.txt",
+        "/%2f../secret.txt",
+        "/..%2fsecret.txt",
+        "/docs/..%2f..%2fsecret.txt",
+        "/..%5csecret.txt",
+        "/..\\secret.txt",
+        "/docs\\..\\..\\secret.txt",
+        "/%00/../secret.txt",
+        "/../secret.txt%00",
+        "/../secret.txt%00.html",
+        "/%252e%252e/secret.txt",
+        "/%c0%ae%c0%ae/secret.txt",
+        "/..;/secret.txt",
+        "/outside/secret.txt",
+        "/escape.txt",
+        "http://127.0.0.1/../secret.txt",
+    };
+    for (const auto& target : attacks) {
+        auto response = get(target);
+        if (!response) continue;  // evhttp may drop what it cannot parse: nothing leaked
+        EXPECT_TRUE(response->status == 400 || response->status == 403 || response->status == 404)
+            << target << " -> " << response->status;
+        EXPECT_EQ(response->body.find(kSecret), std::string::npos) << target;
+    }
+}
+
+TEST_F(StaticFiles, AnswersASymlinkLeavingTheDocrootWith403) {
+    for (const char* target : {"/escape.txt", "/outside/secret.txt"}) {
+        auto response = get(target);
+        ASSERT_TRUE(response) << target;
+        EXPECT_EQ(response->status, 403) << target;
+        EXPECT_EQ(response->body.find(kSecret), std::string::npos) << target;
+    }
+}
+
+TEST_F(StaticFiles, FollowsASymlinkThatStaysInsideTheDocroot) {
+    auto response = get("/inside-link.txt");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "0123456789abcdefghij");
+}
+
+TEST_F(StaticFiles, RedirectsADirectoryToItsSlashKeepingTheQuery) {
+    auto response = get("/docs?q=1");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 301);
+    EXPECT_EQ(response->header("Location"), "/docs/?q=1");
+    EXPECT_EQ(response->header("Content-Type"), "text/html; charset=utf-8");
+
+    auto plain = get("/docs");
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(plain->header("Location"), "/docs/");
+}
+
+TEST_F(StaticFiles, RedirectKeepsThePathEncoded) {
+    auto response = get("/my%20dir");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 301);
+    EXPECT_EQ(response->header("Location"), "/my%20dir/");
+    auto followed = get(response->header("Location"));
+    ASSERT_TRUE(followed);
+    EXPECT_EQ(followed->body, "spaced");
+}
+
+TEST_F(StaticFiles, AnswersADirectoryWithoutIndexWith403) {
+    for (const char* target : {"/empty-dir/", "/docs/"}) {
+        auto response = get(target);
+        ASSERT_TRUE(response) << target;
+        EXPECT_EQ(response->status, 403) << target;
+        EXPECT_EQ(response->body.find("readme.txt"), std::string::npos);
+    }
+}
+
+TEST_F(StaticFiles, ListsADirectoryWithEscapedNamesWhenListingIsOn) {
+    root_.write_file("www/docs/a<b>&\"c.txt", "x");
+    auto args = server_args(root_);
+    args.insert(args.end(), {"--directory-listing", "true"});
+    TestServer listing(args);
+    auto response = http_get(listing.port(), "/docs/");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->header("Content-Type"), "text/html; charset=utf-8");
+    const std::string& body = response->body;
+    EXPECT_NE(body.find(">readme.txt<"), std::string::npos) << body;
+    EXPECT_NE(body.find("a&lt;b&gt;&amp;&quot;c.txt"), std::string::npos) << body;
+    EXPECT_EQ(body.find("<b>"), std::string::npos) << body;
+    EXPECT_EQ(body.find(".hidden"), std::string::npos) << body;
+    auto empty = http_get(listing.port(), "/empty-dir/");
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(empty->status, 200);
+}
+
+TEST_F(StaticFiles, AnswersAMatchingIfNoneMatchWith304) {
+    HttpConnection connection(server_->port());
+    auto first = connection.request("GET", "/style.css");
+    ASSERT_TRUE(first);
+    std::string etag = first->header("ETag");
+    ASSERT_FALSE(etag.empty());
+    auto again = connection.request("GET", "/style.css", {{"If-None-Match", etag}});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 304);
+    EXPECT_EQ(again->body, "");
+    EXPECT_EQ(again->header("ETag"), etag);
+    auto other = connection.request("GET", "/style.css", {{"If-None-Match", "\"other\""}});
+    ASSERT_TRUE(other);  // parses only if the 304 carried no body
+    EXPECT_EQ(other->status, 200);
+    EXPECT_EQ(other->body, "body{}\n");
+}
+
+TEST_F(StaticFiles, AnswersIfModifiedSinceWith304) {
+    auto first = get("/style.css");
+    ASSERT_TRUE(first);
+    std::string last_modified = first->header("Last-Modified");
+    ASSERT_FALSE(last_modified.empty());
+    auto again = get("/style.css", {{"If-Modified-Since", last_modified}});
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 304);
+    auto old = get("/style.css", {{"If-Modified-Since", "Sat, 01 Jan 2000 00:00:00 GMT"}});
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->status, 200);
+}
+
 TEST_F(StaticFiles, AnswersARangeWith206AndContentRange) {
-    auto response = http_get(server_->port(), "/docs/readme.txt", {{"Range", "bytes=2-5"}});
+    auto response = get("/docs/readme.txt", {{"Range", "bytes=2-5"}});
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 206);
     EXPECT_EQ(response->body, "2345");
     EXPECT_EQ(response->header("Content-Range"), "bytes 2-5/20");
+    EXPECT_EQ(response->header("Content-Length"), "4");
+}
+
+TEST_F(StaticFiles, AnswersAnUnsatisfiableRangeWith416) {
+    auto response = get("/docs/readme.txt", {{"Range", "bytes=20-30"}});
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 416);
+    EXPECT_EQ(response->header("Content-Range"), "bytes */20");
+}
+
+TEST_F(StaticFiles, SendsTheWholeFileForSeveralRanges) {
+    auto response = get("/docs/readme.txt", {{"Range", "bytes=0-1,4-5"}});
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "0123456789abcdefghij");
+    EXPECT_FALSE(response->has_header("Content-Range"));
+}
+
+TEST_F(StaticFiles, AdvertisesByteRanges) {
+    auto response = get("/docs/readme.txt");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->header("Accept-Ranges"), "bytes");
+}
+
+TEST_F(StaticFiles, RefusesPostOnAStaticFileWith405AndAllow) {
+    HttpConnection connection(server_->port());
+    auto response = connection.request("POST", "/index.html", {}, "name=value");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 405);
+    EXPECT_EQ(response->header("Allow"), "GET, HEAD");
+    // The body was consumed: the connection still carries the next request.
+    auto next = connection.request("GET", "/index.html");
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->status, 200);
+}
+
+// ---- a large file: right bytes, bounded memory ----
+
+constexpr uint64_t kBigSize = 64ull * 1024 * 1024;
+
+uint64_t fnv1a(uint64_t hash, const char* data, size_t size) {
+    for (size_t i = 0; i < size; ++i) {
+        hash ^= static_cast<unsigned char>(data[i]);
+        hash *= 1099511628211ull;
+    }
+    return hash;
+}
+constexpr uint64_t kFnvBasis = 14695981039346656037ull;
+
+// A sparse file with a few distinct blocks, so a misplaced byte changes the checksum.
+void write_sparse_file(const std::filesystem::path& path, uint64_t size) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+    for (uint64_t offset : {uint64_t{0}, uint64_t{1048579}, size / 2, size - 100}) {
+        std::string block = "block at " + std::to_string(offset) + ";";
+        ASSERT_GT(::pwrite(fd, block.data(), block.size(), static_cast<off_t>(offset)), 0);
+    }
+    ::close(fd);
+}
+
+uint64_t checksum_of_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> buffer(1 << 20);
+    uint64_t hash = kFnvBasis;
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+        hash = fnv1a(hash, buffer.data(), static_cast<size_t>(in.gcount()));
+    }
+    return hash;
+}
+
+// VmRSS of a process in KiB, or -1.
+long resident_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+    }
+    return -1;
+}
+
+TEST_F(StaticFiles, StreamsA64MiBFileWithBoundedMemory) {
+    write_sparse_file(root_ / "www/big.bin", kBigSize);
+    uint64_t expected = checksum_of_file(root_ / "www/big.bin");
+    long before = resident_kib(server_->pid());
+    ASSERT_GT(before, 0);
+
+    HttpConnection connection(server_->port());
+    connection.send_raw("GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n");
+    // Read the head by hand, then hash the body as it streams instead of buffering it.
+    std::string received;
+    char chunk[65536];
+    size_t head_end = std::string::npos;
+    while (head_end == std::string::npos) {
+        ssize_t n = ::recv(connection.fd(), chunk, sizeof chunk, 0);
+        ASSERT_GT(n, 0) << "closed before the end of the head";
+        received.append(chunk, static_cast<size_t>(n));
+        head_end = received.find("\r\n\r\n");
+    }
+    std::string head = received.substr(0, head_end);
+    EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+    EXPECT_NE(head.find("Content-Length: " + std::to_string(kBigSize)), std::string::npos)
+        << head;
+    uint64_t hash = fnv1a(kFnvBasis, received.data() + head_end + 4,
+                          received.size() - head_end - 4);
+    uint64_t body_bytes = received.size() - head_end - 4;
+    long peak = before;
+    uint64_t next_sample = 0;
+    while (body_bytes < kBigSize) {
+        pollfd pfd{connection.fd(), POLLIN, 0};
+        ASSERT_GT(::poll(&pfd, 1, 10000), 0) << "stalled after " << body_bytes << " bytes";
+        ssize_t n = ::recv(connection.fd(), chunk, sizeof chunk, 0);
+        ASSERT_GT(n, 0) << "closed after " << body_bytes << " bytes";
+        hash = fnv1a(hash, chunk, static_cast<size_t>(n));
+        body_bytes += static_cast<uint64_t>(n);
+        if (body_bytes >= next_sample) {
+            peak = std::max(peak, resident_kib(server_->pid()));
+            next_sample += 1024 * 1024;
+        }
+    }
+    EXPECT_EQ(body_bytes, kBigSize);
+    EXPECT_EQ(hash, expected);
+    EXPECT_LT(peak - before, 32 * 1024) << "RSS grew from " << before << " KiB to " << peak;
 }
 
 }  // namespace

@@ -155,7 +155,8 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen) {
     pid_ = spawn_cgihost(args, out_fd, err_fd);
     std::string out;
     auto deadline = Clock::now() + std::chrono::seconds(20);
-    const std::string marker = "listening on http://127.0.0.1:";
+    // "cgihost: listening on http://127.0.0.1:PORT/" or "... http://[::1]:PORT/".
+    const std::string marker = "listening on http://";
     while (out.find(marker) == std::string::npos ||
            out.find('\n', out.find(marker)) == std::string::npos) {
         if (!read_some(out_fd, out, deadline)) break;
@@ -169,7 +170,12 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen) {
         throw std::runtime_error("cgihost did not start: " + out + err);
     }
     ::close(err_fd);
-    port_ = static_cast<uint16_t>(std::atoi(out.c_str() + at + marker.size()));
+    std::string address = out.substr(at + marker.size());
+    address = address.substr(0, address.find('/'));
+    auto colon = address.rfind(':');
+    host_ = address.substr(0, colon);
+    if (host_.size() > 2 && host_.front() == '[') host_ = host_.substr(1, host_.size() - 2);
+    port_ = static_cast<uint16_t>(std::atoi(address.c_str() + colon + 1));
 }
 
 TestServer::~TestServer() {

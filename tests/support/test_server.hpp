@@ -44,6 +44,8 @@ class TestServer {
     TestServer& operator=(const TestServer&) = delete;
 
     uint16_t port() const { return port_; }
+    // The host of the first address it listens on, IPv6 without brackets ("127.0.0.1", "::1").
+    const std::string& host() const { return host_; }
     pid_t pid() const { return pid_; }
     // Sends `signal_number` and waits up to `timeout_seconds` for exit; returns the exit
     // status, or -1 if it had to be killed.
@@ -56,6 +58,7 @@ class TestServer {
     TempDir logs_;
     pid_t pid_ = -1;
     uint16_t port_ = 0;
+    std::string host_;
 };
 
 // Runs cgihost with `args` to completion (for --help, bad configs); captures its output.

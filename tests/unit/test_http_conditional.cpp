@@ -60,6 +60,7 @@ TEST(FormatHttpDate, ClampsTimesAFourDigitYearCannotShow) {
 
 TEST(FormatHttpDate, IsSafeToCallFromManyThreads) {
     std::vector<std::thread> threads;
+    threads.reserve(4);
     std::vector<int> failures(4, 0);
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([t, &failures] {
