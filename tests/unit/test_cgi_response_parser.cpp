@@ -10,6 +10,8 @@ namespace {
 using Result = CgiResponseParser::Result;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+constexpr size_t kDefaultLimit = size_t{64} * 1024;  // the parser's default
+
 // Everything a caller can observe after the script's output has been fed in some split.
 struct Outcome {
     Result result = Result::need_more;
@@ -61,7 +63,7 @@ Outcome parse_chunks(const std::vector<std::string_view>& chunks, size_t max_hea
 }
 
 // Parses `output` whole, split in two at every offset, and byte by byte; all must agree.
-Outcome parse_everywhere(std::string_view output, size_t max_header_bytes = 64 * 1024) {
+Outcome parse_everywhere(std::string_view output, size_t max_header_bytes = kDefaultLimit) {
     Outcome whole = parse_chunks({output}, max_header_bytes);
     for (size_t offset = 0; offset <= output.size(); ++offset) {
         Outcome split =
@@ -323,7 +325,7 @@ struct ErrorCase {
     std::string output, expected_error;
 };
 
-void expect_errors(const std::vector<ErrorCase>& cases, size_t max_header_bytes = 64 * 1024) {
+void expect_errors(const std::vector<ErrorCase>& cases, size_t max_header_bytes = kDefaultLimit) {
     for (const ErrorCase& c : cases) {
         Outcome outcome = parse_everywhere(c.output, max_header_bytes);
         EXPECT_EQ(outcome.result, Result::error) << c.output;
@@ -430,6 +432,18 @@ TEST(CgiResponseParser, LimitsTheHeaderBlockSize) {
                    {std::string(100, 'x'), too_long},
                    {"X: 1\nX: 2\nX: 3\nX: 4\nX: 5\n", too_long}},
                   head.size() - 1);
+}
+
+TEST(CgiResponseParser, DefaultsToA64KiBHeaderLimit) {
+    const std::string tail = "\nContent-Type: a/b\n\n";
+    const std::string filler = "X: " + std::string(kDefaultLimit - 3 - tail.size(), 'x');
+    for (size_t extra : {0, 1}) {
+        CgiResponseParser parser;
+        size_t consumed = 0;
+        std::string output = filler + std::string(extra, 'x') + tail;
+        Result expected = extra == 0 ? Result::done : Result::error;
+        EXPECT_EQ(parser.feed(output, consumed), expected) << output.size();
+    }
 }
 
 TEST(CgiResponseParser, ReportsExactlyTheHeaderBytesAsConsumed) {
