@@ -4,6 +4,8 @@
 #include <array>
 #include <charconv>
 
+#include "http_status.hpp"
+
 namespace cgihost {
 namespace {
 
@@ -88,61 +90,9 @@ std::optional<uint64_t> parse_content_length(std::string_view text) {
 }  // namespace
 
 std::string_view standard_reason_phrase(int status) {
-    static constexpr std::array<std::pair<int, std::string_view>, 49> kPhrases = {{
-        {100, "Continue"},
-        {101, "Switching Protocols"},
-        {200, "OK"},
-        {201, "Created"},
-        {202, "Accepted"},
-        {203, "Non-Authoritative Information"},
-        {204, "No Content"},
-        {205, "Reset Content"},
-        {206, "Partial Content"},
-        {300, "Multiple Choices"},
-        {301, "Moved Permanently"},
-        {302, "Found"},
-        {303, "See Other"},
-        {304, "Not Modified"},
-        {305, "Use Proxy"},
-        {307, "Temporary Redirect"},
-        {308, "Permanent Redirect"},
-        {400, "Bad Request"},
-        {401, "Unauthorized"},
-        {402, "Payment Required"},
-        {403, "Forbidden"},
-        {404, "Not Found"},
-        {405, "Method Not Allowed"},
-        {406, "Not Acceptable"},
-        {407, "Proxy Authentication Required"},
-        {408, "Request Timeout"},
-        {409, "Conflict"},
-        {410, "Gone"},
-        {411, "Length Required"},
-        {412, "Precondition Failed"},
-        {413, "Content Too Large"},
-        {414, "URI Too Long"},
-        {415, "Unsupported Media Type"},
-        {416, "Range Not Satisfiable"},
-        {417, "Expectation Failed"},
-        {421, "Misdirected Request"},
-        {422, "Unprocessable Content"},
-        {426, "Upgrade Required"},
-        {428, "Precondition Required"},
-        {429, "Too Many Requests"},
-        {431, "Request Header Fields Too Large"},
-        {451, "Unavailable For Legal Reasons"},
-        {500, "Internal Server Error"},
-        {501, "Not Implemented"},
-        {502, "Bad Gateway"},
-        {503, "Service Unavailable"},
-        {504, "Gateway Timeout"},
-        {505, "HTTP Version Not Supported"},
-        {511, "Network Authentication Required"},
-    }};
-    for (const auto& [code, phrase] : kPhrases) {
-        if (code == status) return phrase;
-    }
-    return "";
+    // One table for the whole server (http_status); unknown codes get no phrase here.
+    std::string_view phrase = reason_phrase(status);
+    return phrase == "Unknown" ? std::string_view() : phrase;
 }
 
 CgiResponseParser::CgiResponseParser(size_t max_header_bytes)
