@@ -201,6 +201,9 @@ void CgiSession::handle_output(const char* data, size_t size) {
     if (nph_) return relay_raw(data, size);
     if (phase_ == Phase::streaming) return send_body(data, size);
     if (phase_ == Phase::done) return;
+    if (phase_ == Phase::awaiting_redirect) {
+        return fail(status::bad_gateway, "a local redirect (RFC 3875 §6.2.2) must have no body");
+    }
     size_t consumed = 0;
     switch (parser_.feed(std::string_view(data, size), consumed)) {
         case CgiResponseParser::Result::need_more:
@@ -214,7 +217,14 @@ void CgiSession::handle_output(const char* data, size_t size) {
 
 void CgiSession::handle_head(const char* rest, size_t rest_size) {
     const CgiResponseHead& head = parser_.head();
-    if (head.kind == CgiResponseKind::local_redirect) return redirect(*head.location, rest_size);
+    if (head.kind == CgiResponseKind::local_redirect) {
+        if (rest_size > 0) {
+            return fail(status::bad_gateway,
+                        "a local redirect (RFC 3875 §6.2.2) must have no body");
+        }
+        phase_ = Phase::awaiting_redirect;
+        return;
+    }
     for (const auto& [name, value] : head.headers) {
         if (equals_ignore_case(name, "X-Sendfile")) return send_x_sendfile(value, head);
     }
@@ -273,6 +283,14 @@ void CgiSession::send_body(const char* data, size_t size) {
 
 void CgiSession::on_chunk_sent(evhttp_connection*, void* self) {
     auto* session = static_cast<CgiSession*>(self);
+    if (session->close_after_drain_ && !session->drained_event_) {
+        // Leave evhttp's write callback before freeing its connection.
+        session->drained_event_.reset(
+            evtimer_new(session->host_.event_loop(), &CgiSession::on_drained, session));
+        timeval now{};
+        event_add(session->drained_event_.get(), &now);
+        return;
+    }
     if (session->output_paused_ && session->stdout_event_) {
         session->output_paused_ = false;
         event_add(session->stdout_event_.get(), nullptr);
@@ -290,22 +308,38 @@ void CgiSession::finish_output() {
         return fail(status::bad_gateway,
                     parser_.error().empty() ? "output ended in the headers" : parser_.error());
     }
+    if (phase_ == Phase::awaiting_redirect) return redirect(*parser_.head().location);
     if (phase_ != Phase::streaming || req_ == nullptr) return;
     if (declared_length_ && bytes_sent_ < *declared_length_) {
         // Ending normally would leave the client waiting for bytes that never come.
         context_.logger.warn(describe() + ": sent " + std::to_string(bytes_sent_) +
                              " bytes of its Content-Length " + std::to_string(*declared_length_) +
                              "; closing the connection");
-        return abort_connection();
+        return close_when_drained();
     }
     end_response(status_);
     evhttp_send_reply_end(release_request());
 }
 
-void CgiSession::redirect(const std::string& location, size_t rest_size) {
-    if (rest_size > 0) {
-        return fail(status::bad_gateway, "a local redirect (RFC 3875 §6.2.2) must have no body");
+// Freeing the connection at once would drop what still waits in its output buffer, so the
+// cut comes after the last chunk's write callback.
+void CgiSession::close_when_drained() {
+    evhttp_connection* connection = evhttp_request_get_connection(req_);
+    bufferevent* bev = connection ? evhttp_connection_get_bufferevent(connection) : nullptr;
+    if (bev == nullptr || evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+        return abort_connection();
     }
+    close_after_drain_ = true;
+}
+
+void CgiSession::on_drained(evutil_socket_t, short, void* self) {
+    auto* session = static_cast<CgiSession*>(self);
+    session->drained_event_.reset();
+    session->abort_connection();
+    session->maybe_finished();
+}
+
+void CgiSession::redirect(const std::string& location) {
     if (redirect_hops_ + 1 > kMaxLocalRedirects) {
         context_.logger.error(describe() + ": more than " + std::to_string(kMaxLocalRedirects) +
                               " local redirects, last to " + location);

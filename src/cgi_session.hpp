@@ -51,7 +51,9 @@ class CgiSession {
     void on_connection_closed();
 
   private:
-    enum class Phase { reading_head, streaming, done };
+    // awaiting_redirect: a local redirect's header block is in; RFC 3875 §6.2.2 allows no
+    // body, so the redirect waits for stdout's EOF and any byte before it is an error.
+    enum class Phase { reading_head, awaiting_redirect, streaming, done };
 
     static void on_stdin_writable(evutil_socket_t, short, void* self);
     static void on_stdout_readable(evutil_socket_t, short, void* self);
@@ -63,6 +65,7 @@ class CgiSession {
     static void on_client_closed(evutil_socket_t, short, void* self);
     static void on_chunk_sent(evhttp_connection*, void* self);
     static void on_client_writable(evutil_socket_t, short, void* self);
+    static void on_drained(evutil_socket_t, short, void* self);
 
     std::string spawn();
     void watch_pipes();
@@ -75,7 +78,8 @@ class CgiSession {
     void handle_head(const char* rest, size_t rest_size);
     void start_reply(const CgiResponseHead& head);
     void send_x_sendfile(const std::string& path, const CgiResponseHead& head);
-    void redirect(const std::string& location, size_t rest_size);
+    void redirect(const std::string& location);
+    void close_when_drained();
     void send_body(const char* data, size_t size);
     void finish_output();
     void fail(int status, const std::string& reason);
@@ -104,6 +108,7 @@ class CgiSession {
     std::optional<uint64_t> declared_length_;  // the script's own Content-Length
     bool discard_body_ = false;                // HEAD, 204, 304: the body is not sent
     bool output_paused_ = false;
+    bool close_after_drain_ = false;  // a short body: cut the connection once sent
     uint64_t stderr_logged_ = 0;
     std::string stderr_partial_;
 
@@ -116,6 +121,7 @@ class CgiSession {
     EventPtr total_timer_;
     EventPtr kill_timer_;
     EventPtr client_event_;
+    EventPtr drained_event_;
     // nph- scripts (RFC 3875 §5): the socket taken over from evhttp and what waits for it.
     bool nph_ = false;
     UniqueFd client_fd_;

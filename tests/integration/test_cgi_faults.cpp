@@ -1,0 +1,454 @@
+// Scripts and clients behaving badly, against the real binary: request bodies the script reads
+// late, early or never; stderr floods; silence, slowness and too many scripts; clients that
+// leave or stop reading; and, after all of it, no zombie and no leaked descriptor.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cgi_fixture.hpp"
+#include "http_client.hpp"
+#include "sha256.hpp"
+#include "test_server.hpp"
+
+namespace cgihost::testing {
+namespace {
+
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+
+// Bytes that are not the test CGI's pattern, so an echo cannot pass by accident.
+std::string make_body(size_t size) {
+    std::string body(size, '\0');
+    uint32_t state = 12345;
+    for (char& c : body) {
+        state = state * 1103515245 + 12345;
+        c = static_cast<char>(state >> 24);
+    }
+    return body;
+}
+
+std::string get_request(const std::string& target, const std::string& version = "HTTP/1.1") {
+    return "GET " + target + " " + version + "\r\nHost: x\r\n\r\n";
+}
+
+// ---- Request bodies (RFC 3875 §4.2) --------------------------------------------------------
+
+class CgiRequestBody : public CgiTest {};
+
+TEST_F(CgiRequestBody, Delivers16MiBToAScriptThatWritesBeforeItReads) {
+    ASSERT_EQ(sha256_hex("abc"),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    start();
+    std::string body = make_body(16 * kMiB);
+    auto response = http_request(port(), "POST", "/cgi-bin/t?write-before-read=1M&body-sha256",
+                                 {{"Content-Type", "application/octet-stream"}}, body);
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    ASSERT_GE(response->body.size(), kMiB);
+    EXPECT_EQ(first_pattern_mismatch(std::string_view(response->body).substr(0, kMiB)), kMiB);
+    auto lines = parse_lines(std::string_view(response->body).substr(kMiB));
+    EXPECT_EQ(lines["length"], std::to_string(body.size()));
+    EXPECT_EQ(lines["sha256"], sha256_hex(body));
+}
+
+TEST_F(CgiRequestBody, GivesTheScriptADechunkedBody) {
+    start();
+    std::string big(70000, 'z');
+    HttpConnection connection(port());
+    connection.send_raw(
+        "POST /cgi-bin/t?echo-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6\r\n world\r\n11170\r\n" +
+        big + "\r\n0\r\n\r\n");
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "hello world" + big);
+}
+
+TEST_F(CgiRequestBody, Sends100ContinueBeforeTheClientSendsTheBody) {
+    start();
+    HttpConnection connection(port());
+    connection.send_raw(
+        "POST /cgi-bin/t?echo-body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        "Expect: 100-continue\r\n\r\n");
+    auto interim = connection.read_response(false, std::chrono::seconds(3));
+    ASSERT_TRUE(interim) << "no 100 Continue before the body";
+    EXPECT_EQ(interim->version, "HTTP/1.1");
+    EXPECT_EQ(interim->status, 100);
+    connection.send_raw("hello");
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "hello");
+}
+
+TEST_F(CgiRequestBody, RefusesABodyOverTheLimitWith413WithoutRunningTheScript) {
+    start({"--max-body-size", "1024"});
+    auto small_marker = site_ / "ran-small";
+    auto small =
+        http_request(port(), "POST", "/cgi-bin/t?touch=" + encode_query(small_marker.string()), {},
+                     std::string(100, 'x'));
+    ASSERT_TRUE(small);
+    EXPECT_EQ(small->status, 200);
+    EXPECT_TRUE(std::filesystem::exists(small_marker)) << "the control request did not run";
+
+    auto big_marker = site_ / "ran-big";
+    HttpConnection connection(port());
+    connection.send_raw("POST /cgi-bin/t?touch=" + encode_query(big_marker.string()) +
+                        " HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n");
+    auto big = connection.read_response(false, std::chrono::seconds(5));
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->status, 413);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_FALSE(std::filesystem::exists(big_marker));
+}
+
+TEST_F(CgiRequestBody, AnswersAScriptThatClosesStdinBeforeABigBody) {
+    start();
+    auto response =
+        http_request(port(), "POST", "/cgi-bin/t?close-stdin&body=ok", {}, make_body(4 * kMiB));
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "ok");
+}
+
+TEST_F(CgiRequestBody, AnswersAScriptThatNeverReadsA16MiBBody) {
+    start();
+    auto started = std::chrono::steady_clock::now();
+    auto response =
+        http_request(port(), "POST", "/cgi-bin/t?ignore-stdin&body=ok", {}, make_body(16 * kMiB));
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "ok");
+    EXPECT_LT(seconds_since(started), 10.0);
+}
+
+// ---- The script's stderr ---------------------------------------------------------------------
+
+class CgiStderr : public CgiTest {};
+
+bool contains_number(std::string_view text, const std::string& number) {
+    for (size_t at = text.find(number); at != std::string_view::npos;
+         at = text.find(number, at + 1)) {
+        bool starts = at == 0 || !std::isdigit(static_cast<unsigned char>(text[at - 1]));
+        size_t end = at + number.size();
+        bool ends = end == text.size() || !std::isdigit(static_cast<unsigned char>(text[end]));
+        if (starts && ends) return true;
+    }
+    return false;
+}
+
+TEST_F(CgiStderr, LogsEachLineTaggedWithTheScriptAndItsPid) {
+    start();
+    auto lines = fetch_lines("/cgi-bin/t?pgid&stderr-text=hello-from-the-script");
+    ASSERT_FALSE(lines["pid"].empty());
+    ASSERT_TRUE(error_log_contains("hello-from-the-script")) << server_->error_log();
+    std::string log = server_->error_log();
+    size_t at = log.find("hello-from-the-script");
+    size_t line_start = log.rfind('\n', at) == std::string::npos ? 0 : log.rfind('\n', at) + 1;
+    std::string line = log.substr(line_start, log.find('\n', at) - line_start);
+    EXPECT_NE(line.find("/cgi-bin/t"), std::string::npos) << line;
+    EXPECT_TRUE(contains_number(line, lines["pid"])) << line << " lacks pid " << lines["pid"];
+}
+
+TEST_F(CgiStderr, LogsAtMostTheLimitOfAFloodWithoutBlockingTheScript) {
+    constexpr size_t kLimit = 4096;
+    constexpr size_t kLongestLine = 100;  // the test CGI's stderr lines
+    start({"--cgi-stderr-limit", std::to_string(kLimit)});
+    auto started = std::chrono::steady_clock::now();
+    auto response = get("/cgi-bin/t?stderr=10M&body=done");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "done");
+    EXPECT_LT(seconds_since(started), 10.0);
+    ASSERT_TRUE(error_log_contains("not logged")) << server_->error_log().substr(0, 2000);
+    std::this_thread::sleep_for(200ms);
+    std::string log = server_->error_log();
+    size_t logged = 0;
+    size_t lines = 0;
+    size_t not_logged_lines = 0;
+    std::string_view rest = log;
+    while (!rest.empty()) {
+        std::string_view line = rest.substr(0, rest.find('\n'));
+        rest.remove_prefix(std::min(rest.size(), line.size() + 1));
+        if (size_t at = line.find("stderr line "); at != std::string_view::npos) {
+            logged += line.size() - at + 1;
+            ++lines;
+        }
+        not_logged_lines += line.find("not logged") != std::string_view::npos;
+    }
+    EXPECT_GE(lines, 1u);
+    EXPECT_LE(logged, kLimit + kLongestLine);
+    EXPECT_EQ(not_logged_lines, 1u);
+}
+
+// ---- Deadlines and the process limit ---------------------------------------------------------
+
+class CgiLimits : public CgiTest {};
+
+TEST_F(CgiLimits, AnswersASilentScriptWith504AndStopsIt) {
+    start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
+    HttpConnection connection(port());
+    auto started = std::chrono::steady_clock::now();
+    connection.send_raw(get_request("/cgi-bin/t?sleep=5"));
+    ASSERT_TRUE(wait_until([&] { return child_processes(server_->pid()).size() == 1; }, 900ms))
+        << "the script never started";
+    auto response = connection.read_response(false, std::chrono::seconds(5));
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 504);
+    EXPECT_LT(seconds_since(started), 2.2);
+    EXPECT_TRUE(all_children_gone(2000ms));
+}
+
+TEST_F(CgiLimits, CutsTheConnectionWhenAStreamingScriptFallsSilent) {
+    start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
+    auto started = std::chrono::steady_clock::now();
+    auto raw = split_raw_response(exchange_raw(get_request("/cgi-bin/t?body=x&sleep=5"), 8000ms));
+    EXPECT_LT(seconds_since(started), 3.5) << "the connection was left open";
+    EXPECT_EQ(raw.head.rfind("HTTP/1.1 200", 0), 0u) << raw.head;
+    auto body = dechunk(raw.body);
+    EXPECT_EQ(body.payload, "x");
+    EXPECT_FALSE(body.complete) << "a cut response must not look complete";
+    EXPECT_TRUE(all_children_gone(2000ms));
+}
+
+TEST_F(CgiLimits, CutsAScriptThatTricklesPastItsMaxTime) {
+    start({"--cgi-max-time", "1", "--cgi-kill-grace", "0.5"});
+    auto started = std::chrono::steady_clock::now();
+    auto raw = split_raw_response(
+        exchange_raw(get_request("/cgi-bin/t?chunk=1&delay-ms=200&bytes=100"), 8000ms));
+    EXPECT_LT(seconds_since(started), 3.5) << "the script ran on";
+    EXPECT_EQ(raw.head.rfind("HTTP/1.1 200", 0), 0u) << raw.head;
+    auto body = dechunk(raw.body);
+    EXPECT_GE(body.payload.size(), 1u);
+    EXPECT_LT(body.payload.size(), 100u);
+    EXPECT_EQ(first_pattern_mismatch(body.payload), body.payload.size());
+    EXPECT_FALSE(body.complete);
+    EXPECT_TRUE(all_children_gone(2000ms));
+}
+
+TEST_F(CgiLimits, RefusesAScriptBeyondMaxProcessesWith503AndRetryAfter) {
+    start({"--cgi-max-processes", "2"});
+    std::vector<std::unique_ptr<HttpConnection>> connections;
+    for (int i = 0; i < 3; ++i) {
+        connections.push_back(std::make_unique<HttpConnection>(port()));
+        connections.back()->send_raw(get_request("/cgi-bin/t?sleep=2&body=slept"));
+        if (i == 1) {
+            ASSERT_TRUE(
+                wait_until([&] { return child_processes(server_->pid()).size() == 2; }, 1000ms));
+        }
+    }
+    int ok = 0;
+    int refused = 0;
+    for (auto& connection : connections) {
+        auto response = connection->read_response(false, std::chrono::seconds(10));
+        ASSERT_TRUE(response);
+        if (response->status == 200) ++ok;
+        if (response->status == 503) {
+            ++refused;
+            EXPECT_FALSE(response->header("Retry-After").empty());
+        }
+    }
+    EXPECT_EQ(ok, 2);
+    EXPECT_EQ(refused, 1);
+}
+
+// ---- A client that leaves ----------------------------------------------------------------------
+
+class CgiClientGone : public CgiTest {};
+
+TEST_F(CgiClientGone, StopsTheScriptWhenTheClientDisconnects) {
+    start({"--cgi-kill-grace", "0.5"});
+    auto control = site_ / "control-touched";
+    auto response = get("/cgi-bin/t?sleep=0.2&touch=" + encode_query(control.string()));
+    ASSERT_TRUE(response);
+    ASSERT_TRUE(std::filesystem::exists(control)) << "touch= does not work";
+
+    auto marker = site_ / "late-touched";
+    HttpConnection connection(port());
+    auto started = std::chrono::steady_clock::now();
+    connection.send_raw(get_request("/cgi-bin/t?sleep=2&touch=" + encode_query(marker.string())));
+    ASSERT_TRUE(wait_until([&] { return child_processes(server_->pid()).size() == 1; }, 1000ms));
+    connection.close();
+    EXPECT_TRUE(all_children_gone(1500ms));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500) -
+                                std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - started));
+    EXPECT_FALSE(std::filesystem::exists(marker)) << "the script lived on after the client left";
+}
+
+TEST_F(CgiClientGone, StopsEveryProcessOfTheScriptsGroupWhenTheClientDisconnects) {
+    start({"--cgi-kill-grace", "0.5"});
+    HttpConnection connection(port());
+    connection.send_raw(get_request("/cgi-bin/t?pgid&grandchild-detached=30&sleep=30"));
+    std::string received;
+    ASSERT_TRUE(read_until(
+        connection.fd(), received,
+        [](const std::string& text) {
+            size_t at = text.find("grandchild=");
+            return at != std::string::npos && text.find('\n', at) != std::string::npos;
+        },
+        5000ms))
+        << received;
+    auto lines = parse_lines(dechunk(split_raw_response(received).body).payload);
+    pid_t script = std::atoi(lines["pid"].c_str());
+    pid_t grandchild = std::atoi(lines["grandchild"].c_str());
+    ASSERT_GT(script, 0);
+    ASSERT_GT(grandchild, 0);
+    ASSERT_TRUE(is_running(script));
+    ASSERT_TRUE(is_running(grandchild));
+
+    connection.close();
+    EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 3000ms));
+    EXPECT_TRUE(wait_until([&] { return !is_running(grandchild); }, 3000ms));
+    if (is_running(grandchild)) ::kill(grandchild, SIGKILL);  // our own leftover
+}
+
+// ---- Reaping ---------------------------------------------------------------------------------
+
+class CgiReaping : public CgiTest {};
+
+// One request of kind `kind`; returns the status, 0 for none, -1 when the client left on purpose.
+int run_mixed_request(uint16_t port, int kind) {
+    static const char* const kTargets[] = {
+        "/cgi-bin/t?body=ok", "/cgi-bin/t?bytes=64K", "/cgi-bin/t?crash",
+        "/cgi-bin/t?abort",   "/cgi-bin/t?exit=3",    "/cgi-bin/t?no-output",
+        "/cgi-bin/t?sleep=3", "/cgi-bin/t?sleep=3",   "/cgi-bin/t?stderr=100K&body=ok",
+        "/index.html",
+    };
+    HttpConnection connection(port);
+    connection.send_raw(get_request(kTargets[kind]));
+    if (kind == 7) {  // the client leaves mid-request
+        std::this_thread::sleep_for(50ms);
+        return -1;
+    }
+    auto response = connection.read_response(false, std::chrono::seconds(10));
+    return response ? response->status : 0;
+}
+
+TEST_F(CgiReaping, LeavesNoZombieAndNoDescriptorAfterManyMixedRequests) {
+    start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
+    constexpr int kKinds = 10;
+    const int kExpected[kKinds] = {200, 200, 502, 502, 502, 502, 504, -1, 200, 200};
+    for (int kind = 0; kind < kKinds; ++kind)
+        EXPECT_EQ(run_mixed_request(port(), kind), kExpected[kind]) << "warm-up kind " << kind;
+    ASSERT_TRUE(all_children_gone(3000ms));
+    std::this_thread::sleep_for(300ms);
+    const int baseline = count_open_fds(server_->pid());
+
+    constexpr int kThreads = 8;
+    constexpr int kRequests = 200;
+    std::atomic<int> next{0};
+    std::atomic<int> unexpected{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&] {
+            for (int i = next++; i < kRequests; i = next++) {
+                int kind = (i * 7) % kKinds;  // interleaves the kinds across threads
+                if (run_mixed_request(port(), kind) != kExpected[kind]) ++unexpected;
+            }
+        });
+    }
+    for (auto& thread : threads)
+        thread.join();
+    EXPECT_EQ(unexpected.load(), 0);
+
+    pid_t server = server_->pid();
+    EXPECT_TRUE(wait_until(
+        [&] { return count_zombie_children(server) == 0 && child_processes(server).empty(); },
+        5000ms))
+        << count_zombie_children(server) << " zombies, " << child_processes(server).size()
+        << " children";
+    EXPECT_TRUE(wait_until([&] { return count_open_fds(server) == baseline; }, 5000ms))
+        << count_open_fds(server) << " descriptors open, " << baseline << " before";
+}
+
+// ---- Backpressure and concurrency ------------------------------------------------------------
+
+class CgiBackpressure : public CgiTest {};
+
+TEST_F(CgiBackpressure, KeepsMemoryFlatWhileTheClientReadsNothing) {
+    start({"--cgi-kill-grace", "0.5"});
+    ASSERT_TRUE(get("/cgi-bin/t?bytes=1M"));  // warm-up: buffers of a normal response
+    const int64_t rss_before = static_cast<int64_t>(resident_bytes(server_->pid()));
+
+    // HTTP/1.0: no chunk framing, so the body is the script's output byte for byte.
+    HttpConnection connection(port());
+    connection.send_raw("GET /cgi-bin/t?pgid&forever HTTP/1.0\r\n\r\n");
+    std::this_thread::sleep_for(2s);
+    const int64_t rss_after = static_cast<int64_t>(resident_bytes(server_->pid()));
+    EXPECT_LT(rss_after - rss_before, static_cast<int64_t>(16 * kMiB))
+        << rss_before << " -> " << rss_after;
+
+    std::string received;
+    ASSERT_TRUE(read_until(
+        connection.fd(), received,
+        [](const std::string& text) {
+            size_t head_end = text.find("\r\n\r\n");
+            return head_end != std::string::npos &&
+                   text.find("pgid=", head_end) != std::string::npos &&
+                   text.find('\n', text.find("pgid=", head_end)) != std::string::npos;
+        },
+        5000ms));
+    auto raw = split_raw_response(received);
+    pid_t script = std::atoi(parse_lines(raw.body)["pid"].c_str());
+    ASSERT_GT(script, 0);
+    size_t pattern_start = raw.body.find('\n', raw.body.find("pgid=")) + 1;
+    std::string pattern = raw.body.substr(pattern_start);
+    uint64_t total = pattern.size();
+    uint64_t mismatches = first_pattern_mismatch(pattern) == pattern.size() ? 0 : 1;
+    std::vector<char> buffer(1 << 16);
+    while (total < 64 * kMiB) {
+        pollfd pfd{connection.fd(), POLLIN, 0};
+        if (::poll(&pfd, 1, 5000) <= 0) break;
+        ssize_t n = ::recv(connection.fd(), buffer.data(), buffer.size(), 0);
+        if (n <= 0) break;
+        std::string_view piece(buffer.data(), static_cast<size_t>(n));
+        if (first_pattern_mismatch(piece, total) != piece.size()) ++mismatches;
+        total += static_cast<uint64_t>(n);
+    }
+    EXPECT_GE(total, 64 * kMiB);
+    EXPECT_EQ(mismatches, 0u);
+    EXPECT_TRUE(is_running(script)) << "the script died before the client left";
+
+    connection.close();
+    EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 3000ms));
+    EXPECT_TRUE(all_children_gone(3000ms));
+}
+
+class CgiConcurrency : public CgiTest {};
+
+TEST_F(CgiConcurrency, RunsFiftyScriptsAtOnceWhileStaticFilesStayFast) {
+    constexpr int kScripts = 50;
+    start();
+    auto started = std::chrono::steady_clock::now();
+    std::vector<std::unique_ptr<HttpConnection>> connections;
+    for (int i = 0; i < kScripts; ++i) {
+        connections.push_back(std::make_unique<HttpConnection>(port()));
+        connections.back()->send_raw(
+            get_request("/cgi-bin/t?sleep=1&body=slept-" + std::to_string(i)));
+    }
+    std::this_thread::sleep_for(300ms);
+    auto static_started = std::chrono::steady_clock::now();
+    auto page = get("/index.html");
+    double static_seconds = seconds_since(static_started);
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    EXPECT_LT(static_seconds, 0.5);
+
+    for (int i = 0; i < kScripts; ++i) {
+        auto response = connections[i]->read_response(false, std::chrono::seconds(15));
+        ASSERT_TRUE(response) << i;
+        EXPECT_EQ(response->status, 200) << i;
+        EXPECT_EQ(response->body, "slept-" + std::to_string(i));
+    }
+    EXPECT_LT(seconds_since(started), 5.0) << "the scripts did not run side by side";
+}
+
+}  // namespace
+}  // namespace cgihost::testing
