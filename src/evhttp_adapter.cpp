@@ -107,6 +107,9 @@ uint64_t send_response(evhttp_request* req, const Request& request, Response&& r
     if (response.close_connection) evhttp_add_header(out, "Connection", "close");
 
     EvbufferPtr body(evbuffer_new());
+    // Only a buffer that drains to a descriptor gets sendfile(2) segments from
+    // evbuffer_add_file; any other maps the whole range into memory.
+    evbuffer_set_flags(body.get(), EVBUFFER_FLAG_DRAINS_TO_FD);
     uint64_t length = response.body_length();
     bool with_body = response_has_body(response.status) && !request.is_head();
     if (!response_has_body(response.status)) {
