@@ -424,9 +424,8 @@ TEST_F(StaticFiles, DownloadsA64MiBFileIntact) {
     EXPECT_EQ(result.sha256, sha256_of_file(root_ / "www/big.bin"));
 }
 
-// DISABLED: send_response() (src/evhttp_adapter.cpp) adds the file to a fresh evbuffer, which
-// does not drain to a socket, so libevent mmaps the whole range instead of using sendfile; the
-// server's RSS grows by the file's size (64 MiB here) while it is sent.
+// A regression test: libevent maps a file whole unless its buffer is flagged to drain to a
+// descriptor, which made RSS grow by the file's size (64 MiB here) while it was sent.
 TEST_F(StaticFiles, SendsA64MiBFileWithoutHoldingItInMemory) {
     write_sparse_file(root_ / "www/big.bin", kBigSize);
     Download result = download(*server_, "/big.bin");
