@@ -1,0 +1,481 @@
+// The browser suite: the real cgihost binary serving www/ and the sample programs, and Debian's
+// Chromium, driven by playwright-core, using every sample the way a person would: typing into
+// forms, ticking boxes, uploading and downloading a file, chatting from two browsers at once.
+//
+// Run by `meson test --suite e2e`, which sets:
+//   CGIHOST_BIN          the cgihost binary
+//   CGIHOST_WWW_DIR      the docroot (the source tree's www/)
+//   CGIHOST_SAMPLES_DIR  the built sample programs (<build>/cgi-bin)
+//   CGIHOST_E2E_OUT      where screenshots go (created if missing)
+// and optionally CGIHOST_CHROMIUM (default /usr/bin/chromium). scripts/install-deps --test
+// installs Chromium and tests/e2e/node_modules; no browser is ever downloaded. A browser that
+// cannot start fails every test: this suite is never skipped.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { after, describe, test } from "node:test";
+
+const CHROMIUM = process.env.CGIHOST_CHROMIUM || "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-proxy-server",  // loopback only: never a proxy from the environment
+];
+const CHAT_WAIT_SECONDS = 3;   // chat's long poll answers "nothing new" after this long
+const JOB_SECONDS = 2;         // how long background's job takes
+const SERVER_START_MS = 15_000;
+const SERVER_STOP_MS = 10_000;
+const STEP_TIMEOUT_MS = 15_000;  // any one browser action or wait
+const TEST_TIMEOUT_MS = 90_000;
+
+function requiredEnv(name) {
+    const value = process.env[name];
+    if (!value) throw new Error(`${name} is not set: run this suite with meson test --suite e2e`);
+    return resolve(value);
+}
+
+const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+
+// ---- The server -----------------------------------------------------------------------------
+
+// Starts cgihost on a free port and resolves with { child, baseUrl } once it prints the
+// address it bound; rejects if it exits or stays silent first.
+function startServer(workDir, dataDir) {
+    const args = [
+        "--listen", "127.0.0.1:0",
+        "--docroot", requiredEnv("CGIHOST_WWW_DIR"),
+        "--cgi-dir", requiredEnv("CGIHOST_SAMPLES_DIR"),
+        "--cgi-env-set", `CGIHOST_DATA_DIR=${dataDir}`,
+        "--cgi-env-set", `CGIHOST_CHAT_WAIT=${CHAT_WAIT_SECONDS}`,
+        "--cgi-env-set", `CGIHOST_JOB_SECONDS=${JOB_SECONDS}`,
+        "--access-log", join(workDir, "access.log"),
+        "--shutdown-grace", "2",
+    ];
+    // stderr (the error log) goes to ours, where meson keeps it for a failed run.
+    const child = spawn(requiredEnv("CGIHOST_BIN"), args, { stdio: ["ignore", "pipe", "inherit"] });
+    return new Promise((resolveStart, rejectStart) => {
+        const timer = setTimeout(() => {
+            child.kill("SIGKILL");
+            rejectStart(new Error(`cgihost printed no address in ${SERVER_START_MS} ms`));
+        }, SERVER_START_MS);
+        const fail = (error) => {
+            clearTimeout(timer);
+            rejectStart(error);
+        };
+        child.once("error", fail);
+        child.once("exit", (code, signal) =>
+            fail(new Error(`cgihost exited at startup (${code ?? signal})`)));
+        // Keep reading stdout to its end, so the server can never block on a full pipe.
+        createInterface({ input: child.stdout }).on("line", (line) => {
+            const match = /^cgihost: listening on (http:\/\/127\.0\.0\.1:\d+)\/$/.exec(line);
+            if (match) {
+                clearTimeout(timer);
+                resolveStart({ child, baseUrl: match[1] });
+            }
+        });
+    });
+}
+
+async function stopServer(child) {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((done) => child.once("exit", done));
+    child.kill("SIGTERM");
+    // --shutdown-grace 2 lets it finish in-flight requests; past that it is stuck.
+    const timer = setTimeout(() => child.kill("SIGKILL"), SERVER_STOP_MS);
+    await exited;
+    clearTimeout(timer);
+}
+
+// ---- The suite ------------------------------------------------------------------------------
+
+describe("cgihost in Chromium", { concurrency: 1 }, () => {
+    let workDir;
+    let server;
+    let browser;
+    let outDir;
+    let baseUrl;
+
+    // The server and the browser start once, in the first scenario; should either fail, every
+    // scenario fails with that error (counted as failures, not as skipped or cancelled tests).
+    let setUp;
+    function ensureSetUp() {
+        setUp ??= (async () => {
+            outDir = requiredEnv("CGIHOST_E2E_OUT");
+            await mkdir(outDir, { recursive: true });
+            workDir = await mkdtemp(join(tmpdir(), "cgihost-e2e-"));
+            const dataDir = join(workDir, "data");
+            await mkdir(dataDir);
+            server = await startServer(workDir, dataDir);
+            baseUrl = server.baseUrl;
+            // Should this process die before `after` runs, the server still goes with it.
+            process.on("exit", () => server.child.kill("SIGKILL"));
+            console.log(`# cgihost ${process.env.CGIHOST_BIN} at ${baseUrl}/, data in ${dataDir}`);
+            browser = await launchChromium(workDir);
+            console.log(`# ${CHROMIUM} ${browser.version()}`);
+        })();
+        return setUp;
+    }
+
+    after(async () => {
+        await browser?.close().catch(() => {});
+        if (server) await stopServer(server.child);
+        if (workDir) await rm(workDir, { recursive: true, force: true });
+    });
+
+    // Each scenario gets a fresh context (its own cookies), and a screenshot when it fails.
+    function scenario(name, body) {
+        test(name, { timeout: TEST_TIMEOUT_MS }, async () => {
+            await ensureSetUp();
+            const context = await newContext();
+            const page = await context.newPage();
+            try {
+                await body(page, context);
+            } catch (error) {
+                const file = join(outDir, `failed-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+                await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+                console.log(`# screenshot of the failure: ${file}`);
+                throw error;
+            } finally {
+                await context.close();
+            }
+        });
+    }
+
+    async function newContext() {
+        const context = await browser.newContext({ baseURL: baseUrl, acceptDownloads: true });
+        context.setDefaultTimeout(STEP_TIMEOUT_MS);
+        return context;
+    }
+
+    async function screenshot(page, name) {
+        const file = join(outDir, name);
+        await page.screenshot({ path: file, fullPage: true });
+        console.log(`# screenshot: ${file}`);
+        return file;
+    }
+
+    // ---- Static pages ----
+
+    scenario("the start page shows the logo and links to every sample", async (page) => {
+        const logoResponse = page.waitForResponse((r) => r.url() === `${baseUrl}/logo.svg`);
+        const response = await page.goto("/");
+        assert.equal(response.status(), 200);
+        assert.equal(await page.title(), "cgihost");
+        const logo = await logoResponse;
+        assert.equal(logo.status(), 200);
+        assert.match(logo.headers()["content-type"], /^image\/svg\+xml/);
+        const drawn = await page.locator(".intro img").evaluate(
+            (img) => img.complete && img.naturalWidth > 0);
+        assert.ok(drawn, "the logo image was not drawn");
+
+        const samples = {
+            hello: "/cgi-bin/hello", env: "/cgi-bin/env", hello_get: "/hello_get.html",
+            checkbox: "/checkbox.html", radio: "/radio.html", textarea: "/textarea.html",
+            dropdown: "/dropdown.html", upload: "/upload.html", cookies: "/cgi-bin/cookies",
+            redirect: "/cgi-bin/redirect", download: "/cgi-bin/download", chat: "/chat.html",
+            background: "/background.html", "hello.sh": "/cgi-bin/hello.sh?name=Ada",
+            "hello.py": "/cgi-bin/hello.py?name=Ada",
+        };
+        for (const [name, href] of Object.entries(samples)) {
+            const link = page.getByRole("link", { name, exact: true });
+            assert.equal(await link.count(), 1, `one link named ${name}`);
+            assert.equal(await link.getAttribute("href"), href);
+            const target = await page.request.get(href);
+            assert.equal(target.status(), 200, `${href} answers 200`);
+        }
+        await screenshot(page, "start-page.png");
+
+        // And one of them followed by a click, as a reader would.
+        await clickAndLoad(page, page.getByRole("link", { name: "hello", exact: true }));
+        assert.equal(new URL(page.url()).pathname, "/cgi-bin/hello");
+        assert.equal(await page.locator("h1").textContent(), "Hello, world!");
+    });
+
+    scenario("the sh and Python greetings escape the name they are given", async (page) => {
+        await page.goto("/");
+        const name = "Zoë <i>x</i>";
+        for (const [button, path] of [["Greet me with hello.sh", "/cgi-bin/hello.sh"],
+                                      ["Greet me with hello.py", "/cgi-bin/hello.py"]]) {
+            await page.goto("/");
+            await page.getByLabel("Your name").fill(name);
+            await clickAndLoad(page, page.getByRole("button", { name: button }));
+            assert.equal(new URL(page.url()).pathname, path);
+            assert.equal(await page.locator(".greeting").textContent(), `Hello, ${name}!`);
+            assert.equal(await page.locator("main i").count(), 0, "no <i> element was made");
+        }
+    });
+
+    // ---- Forms ----
+
+    scenario("hello_get greets the names sent by the GET form and by the POST form",
+             async (page) => {
+        await page.goto("/hello_get.html");
+        const getForm = page.locator('form[method="get"]');
+        await getForm.getByLabel("First name").fill("Ada");
+        await getForm.getByLabel("Last name").fill("Lovelace");
+        let response = await clickAndLoad(page, getForm.getByRole("button", { name: "Say hello" }));
+        assert.equal(response.status(), 200);
+        const url = new URL(page.url());
+        assert.equal(url.pathname, "/cgi-bin/hello_get");
+        assert.equal(url.searchParams.get("first_name"), "Ada");
+        assert.equal(url.searchParams.get("last_name"), "Lovelace");
+        assert.equal(await page.locator(".greeting").textContent(), "Hello, Ada Lovelace!");
+        assert.equal(await page.locator("main code").first().textContent(), "GET");
+
+        await page.goto("/hello_get.html");
+        const postForm = page.locator('form[method="post"]');
+        await postForm.getByLabel("First name").fill("Émile");
+        await postForm.getByLabel("Last name").fill("Zola & <Co>");
+        response = await clickAndLoad(page, postForm.getByRole("button", { name: "Say hello" }));
+        assert.equal(response.status(), 200);
+        assert.equal(response.request().method(), "POST");
+        assert.equal(page.url(), `${baseUrl}/cgi-bin/hello_get`, "POST leaves no query string");
+        assert.equal(await page.locator(".greeting").textContent(), "Hello, Émile Zola & <Co>!");
+        assert.equal(await page.locator("main code").first().textContent(), "POST");
+    });
+
+    scenario("checkbox shows the boxes that were ticked", async (page) => {
+        await page.goto("/checkbox.html");
+        await page.getByLabel("Maths").check();
+        await page.getByLabel("Chemistry").check();
+        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        assert.equal(new URL(page.url()).search, "?maths=on&chemistry=on");
+        assert.match(await page.locator("main").textContent(), /You ticked 2 of 3/);
+        assert.deepEqual(await page.locator("ul.chosen li").allTextContents(),
+                         ["Maths", "Chemistry"]);
+
+        await page.goto("/checkbox.html");
+        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        assert.match(await page.locator("main").textContent(), /You ticked no subjects/);
+    });
+
+    scenario("radio shows the one choice of the group", async (page) => {
+        await page.goto("/radio.html");
+        await page.getByLabel("Physics").check();
+        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        assert.equal(new URL(page.url()).search, "?subject=physics");
+        assert.equal(await page.locator("p.chosen").textContent(), "You chose physics.");
+    });
+
+    scenario("dropdown shows a single choice and several", async (page) => {
+        await page.goto("/dropdown.html");
+        await page.getByLabel("Subject").selectOption("chemistry");
+        await page.getByLabel("Days you can attend").selectOption(["mon", "wed", "fri"]);
+        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        const url = new URL(page.url());
+        assert.equal(url.searchParams.get("subject"), "chemistry");
+        assert.deepEqual(url.searchParams.getAll("days"), ["mon", "wed", "fri"]);
+        assert.equal(await page.locator("strong.chosen").textContent(), "Chemistry");
+        assert.deepEqual(await page.locator("ul.chosen li").allTextContents(),
+                         ["Monday", "Wednesday", "Friday"]);
+
+        await page.goto("/dropdown.html");
+        await page.getByLabel("Subject").selectOption("maths");
+        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        assert.equal(await page.locator("strong.chosen").textContent(), "Maths");
+        assert.match(await page.locator("main").textContent(), /You chose no days/);
+    });
+
+    scenario("textarea shows HTML as text, with its line breaks", async (page) => {
+        await page.goto("/textarea.html");
+        const text = "first line\n<b>x</b>\nthird & last";
+        await page.getByLabel("Your text").fill(text);
+        const response = await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        assert.equal(response.request().method(), "POST");
+        assert.equal(response.status(), 200);
+        const echo = page.locator("pre.echo");
+        assert.equal(await echo.innerText(), text);
+        assert.equal(await page.locator("main b").count(), 0, "no <b> element was made");
+        assert.match(await page.locator("main").textContent(), /You wrote 3 lines/);
+    });
+
+    // ---- HTTP beyond the page ----
+
+    scenario("cookies remembers a colour across page loads and forgets it on request",
+             async (page, context) => {
+        await page.goto("/cgi-bin/cookies");
+        assert.match(await page.locator("main").textContent(), /no session id from this program/);
+        await page.getByLabel("Favourite colour").selectOption("crimson");
+        const response = await clickAndLoad(page, page.getByRole("button", { name: "Remember me" }));
+        assert.equal(response.request().redirectedFrom()?.method(), "POST", "303 after the POST");
+        assert.equal(response.request().method(), "GET");
+
+        // A new load of the page: the browser sends both cookies back.
+        await page.goto("/cgi-bin/cookies");
+        assert.match(await page.locator("main").textContent(), /Welcome back/);
+        assert.equal(await page.locator("strong.chosen").textContent(), "crimson");
+        const cookies = Object.fromEntries(
+            (await context.cookies()).map((cookie) => [cookie.name, cookie]));
+        assert.equal(cookies.colour?.value, "crimson");
+        assert.match(cookies.session_id?.value ?? "", /^[0-9a-f]{32}$/);
+        assert.equal(cookies.session_id.httpOnly, true);
+        assert.equal(cookies.colour.sameSite, "Lax");
+        const scriptSees = await page.evaluate(() => document.cookie);
+        assert.equal(scriptSees, "colour=crimson", "the HttpOnly session id stays hidden");
+
+        await clickAndLoad(page, page.getByRole("button", { name: "Forget me" }));
+        assert.match(await page.locator("main").textContent(), /no session id from this program/);
+        assert.equal(await page.locator("strong.chosen").count(), 0);
+        assert.deepEqual(await context.cookies(), []);
+        await page.reload();
+        assert.match(await page.locator("main").textContent(), /No cookies came with this request/);
+    });
+
+    scenario("upload stores a file that download gives back byte for byte", async (page) => {
+        const bytes = randomBytes(200 * 1024);
+        const digest = sha256(bytes);
+        await page.goto("/upload.html");
+        await page.locator('input[type="file"]').setInputFiles(
+            { name: "random-200k.bin", mimeType: "application/octet-stream", buffer: bytes });
+        await page.getByLabel("Description").fill("200 KiB of random bytes");
+        const response = await clickAndLoad(page, page.getByRole("button", { name: "Upload" }));
+        assert.equal(response.status(), 200);
+        const row = page.locator("tr.file");
+        assert.equal(await row.count(), 1);
+        const cells = await row.locator("td").allTextContents();
+        const [storedName, sentName, size, , shownDigest] = cells;
+        assert.equal(sentName, "random-200k.bin");
+        assert.equal(size, String(bytes.length));
+        assert.equal(shownDigest, digest, "upload's SHA-256 is that of the bytes sent");
+
+        await clickAndLoad(page, page.getByRole("link", { name: "All uploaded files" }));
+        assert.equal(new URL(page.url()).pathname, "/cgi-bin/download");
+        const link = page.locator("tr.file a", { hasText: storedName });
+        const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+        assert.equal(download.suggestedFilename(), storedName);
+        assert.equal(await download.failure(), null);
+        const received = await readFile(await download.path());
+        assert.equal(received.length, bytes.length);
+        assert.equal(sha256(received), digest, "the downloaded file is the uploaded one");
+    });
+
+    scenario("redirect: the client redirect and the local redirect both end at hello",
+             async (page) => {
+        await page.goto("/cgi-bin/redirect");
+        let response = await clickAndLoad(page, page.getByRole("link", { name: "A client redirect" }));
+        const redirected = response.request().redirectedFrom();
+        assert.ok(redirected, "the browser followed a redirect");
+        assert.equal(redirected.url(), `${baseUrl}/cgi-bin/redirect?to=client`);
+        assert.equal((await redirected.response()).status(), 302);
+        assert.equal(page.url(), `${baseUrl}/cgi-bin/hello`, "the address bar changed");
+        assert.equal(await page.locator("h1").textContent(), "Hello, world!");
+
+        await page.goto("/cgi-bin/redirect");
+        response = await clickAndLoad(page, page.getByRole("link", { name: "A local redirect" }));
+        assert.equal(response.status(), 200);
+        assert.equal(response.request().redirectedFrom(), null, "the browser saw no redirect");
+        assert.equal(page.url(), `${baseUrl}/cgi-bin/redirect?to=local`, "the address stayed");
+        assert.equal(await page.locator("h1").textContent(), "Hello, world!");
+    });
+
+    scenario("chat carries messages both ways between two browsers", async (pageA) => {
+        const contextB = await newContext();
+        try {
+            const pageB = await contextB.newPage();
+            await Promise.all([openChat(pageA), openChat(pageB)]);
+
+            const fromA = "hello from A <i>not markup</i>";
+            const latencyAB = await postAndAwait(pageA, "alice", fromA, pageB);
+            console.log(`# chat: B saw A's message ${latencyAB} ms after A sent it`);
+            const fromB = "hi A, B here";
+            const latencyBA = await postAndAwait(pageB, "bob", fromB, pageA);
+            console.log(`# chat: A saw B's message ${latencyBA} ms after B sent it`);
+
+            for (const page of [pageA, pageB]) {
+                await page.locator("#messages li").nth(1).waitFor();
+                const items = await page.locator("#messages li").allInnerTexts();
+                assert.equal(items.length, 2);
+                assert.match(items[0], /alice: hello from A <i>not markup<\/i>$/);
+                assert.match(items[1], /bob: hi A, B here$/);
+                assert.equal(await page.locator("#messages i").count(), 0);
+            }
+            await screenshot(pageB, "chat.png");
+        } finally {
+            await contextB.close();
+        }
+    });
+
+    // chat.html long-polls from the moment it loads; "Connected" means a poll has answered.
+    async function openChat(page) {
+        await page.goto("/chat.html");
+        await page.locator("#status", { hasText: "Connected" }).waitFor(
+            { timeout: (CHAT_WAIT_SECONDS + 10) * 1000 });
+    }
+
+    // Posts from one page and resolves with the milliseconds until the other page shows it.
+    async function postAndAwait(fromPage, nick, text, toPage) {
+        await fromPage.locator("#nick").fill(nick);
+        await fromPage.locator("#message").fill(text);
+        const posted = fromPage.waitForResponse(
+            (r) => r.url() === `${baseUrl}/cgi-bin/chat` && r.request().method() === "POST");
+        await fromPage.getByRole("button", { name: "Send" }).click();
+        const response = await posted;
+        assert.equal(response.status(), 200);
+        assert.equal((await response.json()).ok, true);
+        const sentAt = Date.now();
+        await toPage.locator("#messages li", { hasText: `${nick}: ${text}` }).waitFor(
+            { timeout: 8_000 });
+        const latency = Date.now() - sentAt;
+        assert.equal(await fromPage.locator("#message").inputValue(), "", "the form was reset");
+        return latency;
+    }
+
+    scenario("background accepts a job at once and shows its result when it is done",
+             async (page) => {
+        await page.goto("/background.html");
+        const started = Date.now();
+        const response = await clickAndLoad(page, page.getByRole("button", { name: "Start a job" }));
+        const answeredIn = Date.now() - started;
+        console.log(`# background: accepted in ${answeredIn} ms`);
+        assert.equal(response.status(), 202);
+        assert.equal(await page.locator("h1").textContent(), "Job accepted");
+        assert.ok(answeredIn < JOB_SECONDS * 1000,
+                  `the answer came before the ${JOB_SECONDS} s job could end (${answeredIn} ms)`);
+
+        await clickAndLoad(page, page.getByRole("link", { name: "See its status" }));
+        assert.match(new URL(page.url()).search, /^\?job=[0-9a-f]{32}$/);
+        // The status page reloads itself (Refresh: 1) until the job is done.
+        const done = page.locator("p.job.done");
+        await done.waitFor({ timeout: (JOB_SECONDS + 10) * 1000 });
+        console.log(`# background: result shown ${Date.now() - started} ms after the start`);
+        assert.equal(await done.textContent(), "Finished. There are 78498 primes below 1000000.");
+    });
+});
+
+// Clicks and waits for the page that the click loads; resolves with its main response (after
+// any redirects).
+async function clickAndLoad(page, locator) {
+    const [response] = await Promise.all([page.waitForNavigation(), locator.click()]);
+    assert.ok(response, "the click loaded a page");
+    return response;
+}
+
+async function launchChromium(workDir) {
+    if (!existsSync(CHROMIUM)) {
+        throw new Error(`${CHROMIUM} is missing: run scripts/install-deps --test`);
+    }
+    let chromium;
+    try {
+        ({ chromium } = await import("playwright-core"));
+    } catch (error) {
+        throw new Error(`playwright-core is missing (${error.message}): ` +
+                        "run scripts/install-deps --test");
+    }
+    // Playwright makes (and removes) a fresh profile directory, --user-data-dir, for each
+    // launch, under TMPDIR: ours, so nothing outlives the run.
+    const previousTmp = process.env.TMPDIR;
+    process.env.TMPDIR = workDir;
+    try {
+        return await chromium.launch({
+            executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000,
+        });
+    } finally {
+        if (previousTmp === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = previousTmp;
+    }
+}
