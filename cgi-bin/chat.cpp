@@ -56,7 +56,7 @@ constexpr double kMaxWaitSeconds = 300;         // the server's default cgi-max-
 constexpr int kPollFallbackMilliseconds = 150;  // without inotify, look this often
 // Readers look at most this far back: a request's cost stays bounded however long the room
 // grows, and the tail still holds hundreds of the largest messages. Appends need only the last
-// record (escaped, well under 32 KiB) to learn the next id.
+// record (under 10 KiB even escaped) to learn the next id.
 constexpr size_t kReadTailBytes = 1024 * 1024;
 constexpr size_t kIdTailBytes = 64 * 1024;
 constexpr size_t kPageMessages = 100;  // the HTML room shows the newest ones
@@ -197,12 +197,15 @@ uint64_t append_message(Message message) {
     message.time = static_cast<int64_t>(std::time(nullptr));
     std::string record = format_record(message);
     struct stat before {};
-    ::fstat(room.fd(), &before);
+    if (::fstat(room.fd(), &before) != 0) {
+        throw std::system_error(errno, std::generic_category(), "fstat messages");
+    }
     // One write(2) of the whole record; a short one (a full disk) is cut back off, so the
     // file never holds half a line for the next reader or writer to trip over.
     if (!samples::write_all(room.fd(), record)) {
         int error = errno;
-        if (::ftruncate(room.fd(), before.st_size) != 0) { /* nothing more we can do */
+        if (::ftruncate(room.fd(), before.st_size) != 0) {
+            std::cerr << "chat: cannot remove a partial record; readers will skip it\n";
         }
         throw std::system_error(error, std::generic_category(), "append to messages");
     }
@@ -214,11 +217,11 @@ struct Snapshot {
     uint64_t last_id = 0;           // the newest id in the room, 0 when empty
 };
 
-Snapshot read_room(uint64_t since, size_t tail_bytes = kReadTailBytes) {
+Snapshot read_room(uint64_t since) {
     LockedRoom room(chat_directory(), O_RDONLY, LOCK_SH);
     Snapshot snapshot;
     if (!room.exists()) return snapshot;
-    std::vector<Message> messages = read_tail(room.fd(), tail_bytes);
+    std::vector<Message> messages = read_tail(room.fd(), kReadTailBytes);
     if (!messages.empty()) snapshot.last_id = messages.back().id;
     for (Message& message : messages) {
         if (message.id > since) snapshot.messages.push_back(std::move(message));
@@ -235,6 +238,13 @@ double wait_seconds() {
     double seconds = std::strtod(text, &end);
     if (*end != '\0' || !(seconds >= 0)) return kDefaultWaitSeconds;
     return std::min(seconds, kMaxWaitSeconds);
+}
+
+// Empties the inotify queue: which file changed does not matter, each wake-up re-reads the room.
+void discard_events(int watch) {
+    char events[4096];
+    while (::read(watch, events, sizeof events) > 0) {
+    }
 }
 
 // The messages after `since`, waiting for the first one when there is none yet. The watch is
@@ -259,10 +269,7 @@ Snapshot wait_for_messages(uint64_t since) {
         int timeout = watch ? static_cast<int>(left.count())
                             : std::min<int>(kPollFallbackMilliseconds, left.count());
         pollfd ready{watch ? watch.get() : -1, POLLIN, 0};
-        ::poll(&ready, 1, timeout);
-        char events[4096];
-        while (watch && ::read(watch.get(), events, sizeof events) > 0) {
-        }  // drained: each wake-up re-reads the file anyway
+        if (::poll(&ready, 1, timeout) > 0) discard_events(watch.get());
     }
 }
 
@@ -399,8 +406,9 @@ Message validated_message(const cgicc::Cgicc& form) {
 void post_message() {
     cgicc::Cgicc form = samples::read_form();
     uint64_t id = append_message(validated_message(form));
-    if (wants_json())
+    if (wants_json()) {
         return send_json(200, "OK", "{\"ok\":true,\"id\":" + std::to_string(id) + "}\n");
+    }
     // 303: the browser shows the room with a GET, and reloading it does not post again.
     const char* script = std::getenv("SCRIPT_NAME");
     std::string room = script != nullptr && *script == '/' ? script : "/cgi-bin/chat";

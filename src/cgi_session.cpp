@@ -273,6 +273,13 @@ void CgiSession::send_body(const char* data, size_t size) {
     evbuffer_add(chunk.get(), data, size);
     bytes_sent_ += size;
     evhttp_send_reply_chunk_with_cb(req_, chunk.get(), &CgiSession::on_chunk_sent, this);
+    if (declared_length_ && bytes_sent_ == *declared_length_) {
+        // The response is complete: the client may reuse or close the connection now, even
+        // if the script takes longer to exit; later output is read and dropped.
+        end_response(status_);
+        evhttp_send_reply_end(release_request());
+        return;
+    }
     evhttp_connection* connection = evhttp_request_get_connection(req_);
     bufferevent* bev = connection ? evhttp_connection_get_bufferevent(connection) : nullptr;
     if (bev != nullptr && evbuffer_get_length(bufferevent_get_output(bev)) > kMaxPendingOutput) {
@@ -422,6 +429,9 @@ evhttp_request* CgiSession::release_request() {
 }
 
 void CgiSession::on_connection_closed() {
+    // The descriptor is closed now and may be reused by the next connection at once: the
+    // EV_CLOSED watch must not outlive it.
+    client_event_.reset();
     req_ = nullptr;
     client_write_event_.reset();
     client_fd_.reset();
