@@ -21,10 +21,10 @@
 namespace cgihost {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 // Stop reading the script while this much is still waiting for a slow client, so memory
 // per request stays bounded however fast the script writes.
-constexpr size_t kMaxPendingOutput = 256 * 1024;
+constexpr size_t kMaxPendingOutput = size_t{256} * 1024;
 constexpr int kMaxLocalRedirects = 10;  // RFC 3875 §6.2.2 sets none; loops must end
 
 // Headers the server owns on the connection (RFC 9110 §7.6.1) and its own extension.
@@ -57,7 +57,7 @@ CgiRequestInfo make_request_info(const Request& request, const Target& target,
 
 std::string format_seconds(double seconds) {
     char text[32];
-    std::snprintf(text, sizeof text, "%g s", seconds);
+    (void)std::snprintf(text, sizeof text, "%g s", seconds);
     return text;
 }
 
@@ -381,11 +381,12 @@ void CgiSession::send_x_sendfile(const std::string& path, const CgiResponseHead&
     }
     Response response = serve_regular_file(request_, resolved, context_.mime_types);
     if (response.status == status::ok || response.status == status::partial_content) {
-        for (const auto& [name, value] : head.headers) {
-            if (is_server_header(name)) continue;
+        for (const auto& header : head.headers) {
+            if (is_server_header(header.first)) continue;
+            // The script's own headers (type, disposition) win over the file's defaults.
             std::erase_if(response.headers,
-                          [&](const auto& h) { return equals_ignore_case(h.first, name); });
-            response.add_header(name, value);
+                          [&](const auto& h) { return equals_ignore_case(h.first, header.first); });
+            response.add_header(header.first, header.second);
         }
     }
     close_stdout();

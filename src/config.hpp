@@ -39,15 +39,15 @@ struct Config {
     std::vector<std::string> cgi_env_pass;  // names copied from cgihost's own environment
     bool cgi_pass_authorization = false;    // expose Authorization as HTTP_AUTHORIZATION
     std::string cgi_x_sendfile_root;        // "" = X-Sendfile off; else files under this root
-    uint64_t cgi_stderr_limit = 64 * 1024;  // stderr bytes logged per request
-    uint64_t cgi_rlimit_cpu = 0;            // RLIMIT_CPU seconds; 0 = inherit
-    uint64_t cgi_rlimit_as = 0;             // RLIMIT_AS bytes; 0 = inherit
-    uint64_t cgi_rlimit_nproc = 0;          // RLIMIT_NPROC; 0 = inherit (root ignores it)
+    uint64_t cgi_stderr_limit = uint64_t{64} * 1024;  // stderr bytes logged per request
+    uint64_t cgi_rlimit_cpu = 0;                      // RLIMIT_CPU seconds; 0 = inherit
+    uint64_t cgi_rlimit_as = 0;                       // RLIMIT_AS bytes; 0 = inherit
+    uint64_t cgi_rlimit_nproc = 0;                    // RLIMIT_NPROC; 0 = inherit (root ignores it)
 
     // Limits, in bytes and seconds.
-    uint64_t max_header_size = 16 * 1024;       // request line + headers; more → 431
-    uint64_t max_uri_size = 8 * 1024;           // request target; more → 414
-    uint64_t max_body_size = 64 * 1024 * 1024;  // request body; more → 413
+    uint64_t max_header_size = uint64_t{16} * 1024;       // request line + headers; more → 431
+    uint64_t max_uri_size = uint64_t{8} * 1024;           // request target; more → 414
+    uint64_t max_body_size = uint64_t{64} * 1024 * 1024;  // request body; more → 413
     double read_timeout = 30;        // a new connection's request must make progress this often
     double write_timeout = 60;       // a response must make progress this often
     double keep_alive_timeout = 15;  // idle time allowed between requests on one connection

@@ -13,7 +13,7 @@ namespace {
 
 // Flush at least this often, and sooner once this much is waiting.
 constexpr auto kAccessFlushInterval = std::chrono::milliseconds(200);
-constexpr size_t kAccessFlushBytes = 64 * 1024;
+constexpr size_t kAccessFlushBytes = size_t{64} * 1024;
 
 void append_escaped(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";

@@ -10,8 +10,8 @@
 namespace cgihost {
 
 struct RequestLimits {
-    uint64_t max_uri_size = 8 * 1024;
-    uint64_t max_header_size = 16 * 1024;
+    uint64_t max_uri_size = uint64_t{8} * 1024;
+    uint64_t max_header_size = uint64_t{16} * 1024;
 };
 
 // Returns the error response to send, or nullopt when the request may proceed. Errors that
