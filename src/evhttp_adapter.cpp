@@ -60,8 +60,8 @@ std::pair<std::string, uint16_t> format_socket_address(const sockaddr_storage& a
 Request make_request(evhttp_request* req) {
     Request request;
     request.method = method_name(evhttp_request_get_command(req));
-    request.version_major = req->major;
-    request.version_minor = req->minor;
+    request.version_major = static_cast<unsigned char>(req->major);
+    request.version_minor = static_cast<unsigned char>(req->minor);
     const char* target = evhttp_request_get_uri(req);
     request.target = target != nullptr ? target : "";
     if (const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req)) {

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 
 #include "config.hpp"
@@ -37,12 +38,10 @@ cgihost::ResolverConfig make_resolver_config(const cgihost::Config& config) {
     return resolver;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     auto outcome = cgihost::parse_config(argc, argv);
     if (auto* exit = std::get_if<cgihost::ConfigExit>(&outcome)) {
-        std::fputs(exit->message.c_str(), exit->status == 0 ? stdout : stderr);
+        (void)std::fputs(exit->message.c_str(), exit->status == 0 ? stdout : stderr);
         return exit->status;
     }
     const auto& config = std::get<cgihost::Config>(outcome);
@@ -50,14 +49,14 @@ int main(int argc, char** argv) {
     // Descriptors 0-2 must be open, or a pipe for a script could land on one of them and
     // be dup'd onto itself, keeping close-on-exec.
     for (int fd = 0; fd < 3; ++fd) {
-        if (fcntl(fd, F_GETFD) < 0) open("/dev/null", O_RDWR);
+        if (fcntl(fd, F_GETFD) < 0) (void)open("/dev/null", O_RDWR);
     }
     cgihost::prepare_process_signals();
     evthread_use_pthreads();
     cgihost::Logger logger(config.error_log, *cgihost::parse_log_level(config.log_level),
                            config.access_log);
     if (auto error = logger.open(); !error.empty()) {
-        std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
+        (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;
     }
     cgihost::ServerContext context{.config = config,
@@ -73,4 +72,17 @@ int main(int argc, char** argv) {
     }
     cgihost::Server server(context);
     return server.run();
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Anything thrown past startup is a bug; say so in one line instead of terminating.
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        (void)std::fprintf(stderr, "cgihost: fatal: %s\n", e.what());
+    } catch (...) {
+        (void)std::fprintf(stderr, "cgihost: fatal: unknown exception\n");
+    }
+    return 1;
 }

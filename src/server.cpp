@@ -99,7 +99,7 @@ std::string bind_listener(const ListenAddress& address, unsigned copies, Listene
 }
 
 void prepare_process_signals() {
-    ::signal(SIGPIPE, SIG_IGN);
+    (void)::signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -117,6 +117,7 @@ std::string Server::start_workers(std::vector<Listener>& listeners) {
     for (unsigned i = 0; i < count; ++i) {
         auto worker = std::make_unique<Worker>(context_);
         std::vector<UniqueFd> sockets;
+        sockets.reserve(listeners.size());
         for (auto& listener : listeners)
             sockets.push_back(std::move(listener.sockets[i]));
         if (auto error = worker->init(std::move(sockets)); !error.empty()) return error;
@@ -133,20 +134,20 @@ int Server::run() {
         Listener listener;
         if (auto error = bind_listener(address, context_.config.threads, listener);
             !error.empty()) {
-            std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
+            (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
             return 2;
         }
         listeners.push_back(std::move(listener));
     }
     if (auto error = start_workers(listeners); !error.empty()) {
-        std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
+        (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;
     }
     for (const auto& listener : listeners) {
-        std::printf("cgihost: listening on http://%s/\n",
-                    format_listen_address(listener.address).c_str());
+        (void)std::printf("cgihost: listening on http://%s/\n",
+                          format_listen_address(listener.address).c_str());
     }
-    std::fflush(stdout);
+    (void)std::fflush(stdout);
     context_.logger.info("cgihost started with " + std::to_string(workers_.size()) + " workers");
     wait_for_signals();
     for (auto& worker : workers_)

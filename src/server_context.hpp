@@ -24,7 +24,7 @@ struct CgiSettings {
     double kill_grace = 2;
     unsigned max_processes = 1024;
     std::string x_sendfile_root;  // realpath'd; "" = off
-    uint64_t stderr_limit = 64 * 1024;
+    uint64_t stderr_limit = uint64_t{64} * 1024;
 };
 
 CgiSettings make_cgi_settings(const Config& config);
