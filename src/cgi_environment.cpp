@@ -4,6 +4,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "http_message.hpp"
+
 #include "url_codec.hpp"
 
 namespace cgihost {
@@ -28,24 +30,8 @@ std::string to_lower_ascii(std::string_view text) {
     return out;
 }
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return to_lower_ascii(x) == to_lower_ascii(y);
-           });
-}
-
 bool is_alnum_ascii(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// tchar from RFC 9110 §5.6.2.
-bool is_token_char(char c) {
-    return is_alnum_ascii(c) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
 }
 
 std::string_view trim_whitespace(std::string_view text) {
@@ -88,13 +74,6 @@ class EnvironmentBuilder {
     std::vector<std::pair<std::string, std::string>> entries_;
     std::unordered_map<std::string, size_t> index_;  // upper-cased name -> slot in entries_
 };
-
-const std::string* find_header(const CgiRequestInfo& request, std::string_view name) {
-    for (const auto& [header, value] : request.headers) {
-        if (equals_ignoring_case(header, name)) return &value;
-    }
-    return nullptr;
-}
 
 std::string bracket_if_ipv6(std::string_view address) {
     if (address.find(':') == address.npos) return std::string(address);
@@ -145,7 +124,7 @@ std::optional<std::string> host_name_from_header(std::string_view host) {
 // build self-referencing URLs that work for that client; the first Host header wins. With no
 // usable Host (HTTP/1.0 clients may omit it) fall back to the address the connection arrived on.
 std::string server_name_for(const CgiRequestInfo& request) {
-    if (const std::string* host = find_header(request, "Host")) {
+    if (const std::string* host = find_header(request.headers, "Host")) {
         if (auto name = host_name_from_header(*host)) return *name;
     }
     return bracket_if_ipv6(request.server_addr);
@@ -166,7 +145,7 @@ void add_rfc3875_variables(EnvironmentBuilder& env, const CgiRequestInfo& reques
     // value is the de-chunked length, since the script reads exactly that many bytes.
     if (request.has_body) env.set("CONTENT_LENGTH", std::to_string(request.content_length));
     // §4.1.3: the server MUST set CONTENT_TYPE when the request carried one (first one wins).
-    const std::string* content_type = find_header(request, "Content-Type");
+    const std::string* content_type = find_header(request.headers, "Content-Type");
     if (content_type && !content_type->empty()) env.set("CONTENT_TYPE", *content_type);
     env.set("GATEWAY_INTERFACE", "CGI/1.1");  // §4.1.4
     if (!request.path_info.empty()) {
@@ -193,18 +172,18 @@ std::optional<std::string> header_variable_name(std::string_view header,
                                                 const CgiEnvironmentConfig& config) {
     // Names outside the RFC 9110 §5.6.2 token set cannot be valid headers; and a '_' would let
     // "Content_Type" or "X_Forwarded_For" impersonate the '-' header of the same variable name.
-    if (!is_token(header) || header.find('_') != header.npos) return std::nullopt;
+    if (!is_http_token(header) || header.find('_') != header.npos) return std::nullopt;
     // §4.1.18: these already have their own meta-variables (§4.1.2, §4.1.3).
-    if (equals_ignoring_case(header, "Content-Length") ||
-        equals_ignoring_case(header, "Content-Type")) {
+    if (equals_ignore_case(header, "Content-Length") ||
+        equals_ignore_case(header, "Content-Type")) {
         return std::nullopt;
     }
     // "httpoxy" (CVE-2016-5385): HTTP_PROXY would be read by many HTTP client libraries as the
     // outgoing proxy, letting any client redirect the script's own requests.
-    if (equals_ignoring_case(header, "Proxy")) return std::nullopt;
+    if (equals_ignore_case(header, "Proxy")) return std::nullopt;
     // §4.1.18: the server SHOULD remove fields carrying authentication information.
-    if (!config.pass_authorization && (equals_ignoring_case(header, "Authorization") ||
-                                       equals_ignoring_case(header, "Proxy-Authorization"))) {
+    if (!config.pass_authorization && (equals_ignore_case(header, "Authorization") ||
+                                       equals_ignore_case(header, "Proxy-Authorization"))) {
         return std::nullopt;
     }
     // §4.1.18 lets the server drop hop-by-hop fields such as Connection; we keep them, because
@@ -230,7 +209,7 @@ void add_header_variables(EnvironmentBuilder& env, const CgiRequestInfo& request
             continue;
         }
         std::string& combined = joined[slot->second].second;
-        combined += equals_ignoring_case(header, "Cookie") ? "; " : ", ";
+        combined += equals_ignore_case(header, "Cookie") ? "; " : ", ";
         combined += value;
     }
     for (const auto& [name, value] : joined)

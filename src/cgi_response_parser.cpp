@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 
+#include "http_message.hpp"
 #include "http_status.hpp"
 
 namespace cgihost {
@@ -14,25 +15,6 @@ bool is_alpha_ascii(char c) {
 }
 bool is_digit_ascii(char c) {
     return c >= '0' && c <= '9';
-}
-char to_lower_ascii(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return to_lower_ascii(x) == to_lower_ascii(y);
-           });
-}
-
-// tchar from RFC 9110 §5.6.2.
-bool is_token_char(char c) {
-    return is_alpha_ascii(c) || is_digit_ascii(c) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view text) {
-    return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
 }
 
 // RFC 9110 §5.5: field values hold no CTLs but HT. A CR or LF here would let the script (or
@@ -58,7 +40,7 @@ std::string_view trim_whitespace(std::string_view text) {
 bool is_server_controlled(std::string_view name) {
     for (std::string_view field : {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
                                    "Transfer-Encoding", "Upgrade"}) {
-        if (equals_ignoring_case(name, field)) return true;
+        if (equals_ignore_case(name, field)) return true;
     }
     return false;
 }
@@ -152,18 +134,18 @@ CgiResponseParser::Result CgiResponseParser::parse_field(std::string_view name,
                                                          std::string_view value) {
     std::string where = "line " + std::to_string(line_number_) + ": ";
     // RFC 3875 §6.3 takes field-name from HTTP: a token, which also rules out "Name :".
-    if (!is_token(name)) return fail(where + "invalid header name");
+    if (!is_http_token(name)) return fail(where + "invalid header name");
     if (has_control_character(value)) return fail(where + "control character in a header value");
     // §6.3: each CGI field (Content-Type, Location, Status) MUST NOT appear more than once.
-    if (equals_ignoring_case(name, "Status")) {
+    if (equals_ignore_case(name, "Status")) {
         if (saw_status_) return fail(where + "more than one Status header");
         saw_status_ = true;
         return parse_status(value);  // §6.3.3: for the server, never passed on as a header
     }
-    if (equals_ignoring_case(name, "Content-Type")) {
+    if (equals_ignore_case(name, "Content-Type")) {
         if (saw_content_type_) return fail(where + "more than one Content-Type header");
         saw_content_type_ = true;
-    } else if (equals_ignoring_case(name, "Location")) {
+    } else if (equals_ignore_case(name, "Location")) {
         if (head_.location) return fail(where + "more than one Location header");
         head_.location = std::string(value);
     } else if (is_server_controlled(name)) {
@@ -228,7 +210,7 @@ void CgiResponseParser::settle_content_length() {
     bool seen = false;
     bool usable = true;
     for (const auto& [name, value] : head_.headers) {
-        if (!equals_ignoring_case(name, "Content-Length")) continue;
+        if (!equals_ignore_case(name, "Content-Length")) continue;
         auto parsed = parse_content_length(value);
         if (!parsed || (seen && parsed != length)) usable = false;
         if (!seen) length = parsed;
@@ -237,7 +219,7 @@ void CgiResponseParser::settle_content_length() {
     if (!seen) return;
     bool kept_one = false;
     std::erase_if(head_.headers, [&](const auto& field) {
-        if (!equals_ignoring_case(field.first, "Content-Length")) return false;
+        if (!equals_ignore_case(field.first, "Content-Length")) return false;
         bool keep = usable && !kept_one;
         kept_one = kept_one || keep;
         return !keep;

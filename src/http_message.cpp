@@ -1,11 +1,29 @@
 #include "http_message.hpp"
 
-#include <strings.h>
+#include <algorithm>
 
 namespace cgihost {
+namespace {
+
+char to_lower_ascii(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool is_token_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+}  // namespace
 
 bool equals_ignore_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return to_lower_ascii(x) == to_lower_ascii(y);
+           });
+}
+
+bool is_http_token(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
 }
 
 const std::string* find_header(const HeaderList& headers, std::string_view name) {

@@ -18,7 +18,10 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // Case-insensitive lookup of the first header called `name` (RFC 9110 §5.1).
 const std::string* find_header(const HeaderList& headers, std::string_view name);
 size_t count_headers(const HeaderList& headers, std::string_view name);
+// ASCII case folding only, as RFC 9110 §5.1 field names need; embedded NULs compare too.
 bool equals_ignore_case(std::string_view a, std::string_view b);
+// A non-empty run of RFC 9110 §5.6.2 tchar: what a field name (and a method) must be.
+bool is_http_token(std::string_view text);
 
 struct Request {
     std::string method;  // as sent: "GET"

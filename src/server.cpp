@@ -69,6 +69,16 @@ void set_port(sockaddr_storage& sa, uint16_t port) {
     }
 }
 
+// The signals the main thread waits for; every thread keeps them blocked.
+sigset_t server_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
 }  // namespace
 
 std::string bind_listener(const ListenAddress& address, unsigned copies, Listener& listener) {
@@ -100,11 +110,7 @@ std::string bind_listener(const ListenAddress& address, unsigned copies, Listene
 
 void prepare_process_signals() {
     (void)::signal(SIGPIPE, SIG_IGN);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    sigset_t set = server_signals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -160,11 +166,7 @@ int Server::run() {
 }
 
 void Server::wait_for_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    const sigset_t set = server_signals();
     for (;;) {
         int signal_number = 0;
         if (sigwait(&set, &signal_number) != 0) continue;
