@@ -62,23 +62,6 @@ inline std::map<std::string, std::string> parse_lines(std::string_view body) {
     return lines;
 }
 
-// Percent-encodes all but RFC 3986 unreserved characters, for a value inside a query.
-inline std::string encode_query(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : text) {
-        auto byte = static_cast<unsigned char>(c);
-        if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += kHex[byte >> 4];
-            out += kHex[byte & 15];
-        }
-    }
-    return out;
-}
-
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns its last answer.
 inline bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;

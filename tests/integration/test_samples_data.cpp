@@ -65,23 +65,6 @@ std::string pseudo_random_bytes(size_t size, uint64_t seed) {
     return bytes;
 }
 
-// Percent-encodes all but RFC 3986 unreserved characters, for one query value.
-std::string encode_query(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : text) {
-        auto byte = static_cast<unsigned char>(c);
-        if (std::isalnum(byte) || c == '-' || c == '.' || c == '_' || c == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += kHex[byte >> 4];
-            out += kHex[byte & 15];
-        }
-    }
-    return out;
-}
-
 // ---- multipart/form-data, built by hand (RFC 7578) -------------------------------------------
 
 struct Part {

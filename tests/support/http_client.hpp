@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,6 +61,9 @@ class HttpConnection {
     std::string buffer_;
     bool eof_ = false;
 };
+
+// Percent-encodes all but RFC 3986 unreserved characters, for one value inside a query.
+std::string encode_query(std::string_view text);
 
 // One request on a fresh connection.
 std::optional<HttpResponse> http_get(

@@ -20,6 +20,7 @@ class TempDir {
 
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& relative) const { return path_ / relative; }
+    std::string file(const std::string& relative) const { return (path_ / relative).string(); }
     // Writes `content` to path()/relative, creating parent directories, with `mode`.
     std::filesystem::path write_file(const std::string& relative, const std::string& content,
                                      unsigned mode = 0644) const;

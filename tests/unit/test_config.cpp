@@ -10,37 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "test_server.hpp"
 #include "version.hpp"
 
 namespace cgihost {
 namespace {
 
+using testing::TempDir;
+
 namespace fs = std::filesystem;
-
-// A fresh directory under the system temp directory, removed on destruction.
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "cgihost-config-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const fs::path& path() const { return path_; }
-    std::string str() const { return path_.string(); }
-    std::string write(const std::string& name, const std::string& content) const {
-        std::ofstream(path_ / name, std::ios::binary | std::ios::trunc) << content;
-        return (path_ / name).string();
-    }
-
-  private:
-    fs::path path_;
-};
 
 // Runs `cd dir` for the life of the object: the default docroot is relative to it.
 class WorkingDirectory {
@@ -103,7 +81,7 @@ void expect_error_naming(const ConfigOutcome& outcome, const std::string& name) 
 class ParseConfig : public ::testing::Test {
   protected:
     TempDir dir_;
-    std::string docroot_ = dir_.str();
+    std::string docroot_ = dir_.path().string();
 };
 
 TEST_F(ParseConfig, FillsEveryDefaultWhenOnlyTheDocrootIsGiven) {
@@ -234,17 +212,17 @@ TEST_F(ParseConfig, ReadsSizesWithBinarySuffixes) {
 }
 
 TEST_F(ParseConfig, ReadsAnIniConfigFile) {
-    std::string file = dir_.write("cgihost.ini",
-                                  "; an INI file\n"
-                                  "[default]\n"
-                                  "docroot = " +
-                                      docroot_ +
-                                      "\n"
-                                      "listen = 127.0.0.1:9000\n"
-                                      "threads = 3\n"
-                                      "directory-listing = true\n"
-                                      "max-body-size = 2MiB\n"
-                                      "log-level = warn\n");
+    std::string file = dir_.write_file("cgihost.ini",
+                                       "; an INI file\n"
+                                       "[default]\n"
+                                       "docroot = " +
+                                           docroot_ +
+                                           "\n"
+                                           "listen = 127.0.0.1:9000\n"
+                                           "threads = 3\n"
+                                           "directory-listing = true\n"
+                                           "max-body-size = 2MiB\n"
+                                           "log-level = warn\n");
     Config c = expect_config(parse({"--config", file}));
     EXPECT_EQ(c.docroot, docroot_);
     ASSERT_EQ(c.listen_addresses.size(), 1u);
@@ -256,17 +234,17 @@ TEST_F(ParseConfig, ReadsAnIniConfigFile) {
 }
 
 TEST_F(ParseConfig, ReadsATomlConfigFileWithArraysAndQuotedStrings) {
-    std::string file = dir_.write("cgihost.toml",
-                                  "# a TOML file\n"
-                                  "docroot = \"" +
-                                      docroot_ +
-                                      "\"\n"
-                                      "listen = [\"127.0.0.1:0\", \"[::1]:8081\"]\n"
-                                      "index-files = [\"home.html\", \"index.html\"]\n"
-                                      "serve-dotfiles = true\n"
-                                      "read-timeout = 2.5\n"
-                                      "max-uri-size = \"4KiB\"\n"
-                                      "access-log = \"/var/log/cgihost/access.log\"\n");
+    std::string file = dir_.write_file("cgihost.toml",
+                                       "# a TOML file\n"
+                                       "docroot = \"" +
+                                           docroot_ +
+                                           "\"\n"
+                                           "listen = [\"127.0.0.1:0\", \"[::1]:8081\"]\n"
+                                           "index-files = [\"home.html\", \"index.html\"]\n"
+                                           "serve-dotfiles = true\n"
+                                           "read-timeout = 2.5\n"
+                                           "max-uri-size = \"4KiB\"\n"
+                                           "access-log = \"/var/log/cgihost/access.log\"\n");
     Config c = expect_config(parse({"--config", file}));
     EXPECT_EQ(c.docroot, docroot_);
     ASSERT_EQ(c.listen_addresses.size(), 2u);
@@ -280,11 +258,11 @@ TEST_F(ParseConfig, ReadsATomlConfigFileWithArraysAndQuotedStrings) {
 }
 
 TEST_F(ParseConfig, FlagsOverrideTheConfigFile) {
-    std::string file = dir_.write("cgihost.toml", "docroot = \"" + docroot_ +
-                                                      "\"\n"
-                                                      "listen = \"127.0.0.1:9000\"\n"
-                                                      "threads = 3\n"
-                                                      "log-level = \"warn\"\n");
+    std::string file = dir_.write_file("cgihost.toml", "docroot = \"" + docroot_ +
+                                                           "\"\n"
+                                                           "listen = \"127.0.0.1:9000\"\n"
+                                                           "threads = 3\n"
+                                                           "log-level = \"warn\"\n");
     Config c =
         expect_config(parse({"--config", file, "--threads", "5", "--listen", "127.0.0.1:9001"}));
     EXPECT_EQ(c.threads, 5u);
@@ -355,12 +333,13 @@ TEST_F(ParseConfig, StrayPositionalArgumentIsAnError) {
 }
 
 TEST_F(ParseConfig, UnknownKeyInTheConfigFileIsAnErrorNamingTheKey) {
-    std::string file = dir_.write("bad.toml", "docroot = \"" + docroot_ + "\"\nno-such-key = 1\n");
+    std::string file =
+        dir_.write_file("bad.toml", "docroot = \"" + docroot_ + "\"\nno-such-key = 1\n");
     expect_error_naming(parse({"--config", file}), "no-such-key");
 }
 
 TEST_F(ParseConfig, KeyInAnUnknownSectionIsAnError) {
-    std::string file = dir_.write("bad.ini", "[server]\nthreads = 2\n");
+    std::string file = dir_.write_file("bad.ini", "[server]\nthreads = 2\n");
     expect_error_naming(parse({"--config", file, "--docroot", docroot_}), "server");
 }
 
@@ -393,7 +372,7 @@ TEST_F(ParseConfig, ValueOfTheWrongTypeIsAnError) {
 
 TEST_F(ParseConfig, ValueOfTheWrongTypeInTheConfigFileIsAnError) {
     std::string file =
-        dir_.write("bad.toml", "docroot = \"" + docroot_ + "\"\nmax-body-size = \"lots\"\n");
+        dir_.write_file("bad.toml", "docroot = \"" + docroot_ + "\"\nmax-body-size = \"lots\"\n");
     expect_error_naming(parse({"--config", file}), "max-body-size");
 }
 
@@ -417,7 +396,7 @@ TEST_F(ParseConfig, MissingDocrootIsAnErrorNamingDocroot) {
 }
 
 TEST_F(ParseConfig, DocrootThatIsAFileIsAnErrorNamingDocroot) {
-    std::string file = dir_.write("file.txt", "x");
+    std::string file = dir_.write_file("file.txt", "x");
     expect_error_naming(parse({"--docroot", file}), "--docroot");
 }
 

@@ -15,39 +15,18 @@
 #include <thread>
 #include <vector>
 
+#include "test_server.hpp"
+
 namespace cgihost {
 namespace {
+
+using testing::read_file;
+using testing::TempDir;
 
 namespace fs = std::filesystem;
 
 // 2023-11-14 22:13:20 UTC.
 constexpr int64_t kSomeTime = 1700000000;
-
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "cgihost-log-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-  private:
-    fs::path path_;
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
     std::vector<std::string> lines;
