@@ -166,10 +166,18 @@ std::string spawn_cgi(const SpawnRequest& request, CgiProcess& process) {
     process.pid_ = pid;
     if (exec_errno != 0) {
         process.kill_and_reap();
+        errno = exec_errno;
         return std::string("exec failed: ") + std::strerror(exec_errno);
     }
     process.pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (!process.pidfd_) return std::string("pidfd_open failed: ") + std::strerror(errno);
+    if (!process.pidfd_) {
+        // Without its pidfd no loop would notice the child exit: stop it now (it has only
+        // just exec'd), and keep errno for the caller (EMFILE when out of descriptors).
+        const int pidfd_errno = errno;
+        process.kill_and_reap();
+        errno = pidfd_errno;
+        return std::string("pidfd_open failed: ") + std::strerror(pidfd_errno);
+    }
     process.stdin_ = std::move(in.write_end);
     process.stdout_ = std::move(out.read_end);
     process.stderr_ = std::move(err.read_end);

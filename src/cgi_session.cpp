@@ -88,17 +88,17 @@ void CgiSession::start() {
     host_.attach_session(req_, this);
     if (context_.running_cgi_processes.fetch_add(1) >= context_.cgi.max_processes) {
         --context_.running_cgi_processes;
-        Response busy = make_error_response(status::service_unavailable,
-                                            "Too many scripts are running; try again shortly.");
-        busy.add_header("Retry-After", "1");
-        phase_ = Phase::done;
-        host_.respond(release_request(), request_, std::move(busy));
-        maybe_finished();
-        return;
+        return refuse_for_now("Too many scripts are running; try again shortly.");
     }
     counted_ = true;
     if (auto error = spawn(); !error.empty()) {
+        const int spawn_errno = errno;  // spawn_cgi leaves the failing call's errno
         context_.logger.error("cgi " + target_.script_name + ": " + error);
+        // Out of descriptors or processes is a passing shortage of the server's, not a
+        // broken script: 503 with Retry-After (RFC 9110 §15.6.4) rather than 502.
+        if (spawn_errno == EMFILE || spawn_errno == ENFILE || spawn_errno == EAGAIN) {
+            return refuse_for_now("The server is short of resources; try again shortly.");
+        }
         fail(status::bad_gateway, error);
         maybe_finished();
         return;
@@ -109,6 +109,14 @@ void CgiSession::start() {
     } else {
         watch_client();
     }
+}
+
+void CgiSession::refuse_for_now(const char* message) {
+    Response busy = make_error_response(status::service_unavailable, message);
+    busy.add_header("Retry-After", "1");
+    phase_ = Phase::done;
+    host_.respond(release_request(), request_, std::move(busy));
+    maybe_finished();
 }
 
 std::string CgiSession::spawn() {

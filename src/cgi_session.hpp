@@ -83,6 +83,7 @@ class CgiSession {
     void send_body(const char* data, size_t size);
     void finish_output();
     void fail(int status, const std::string& reason);
+    void refuse_for_now(const char* message);  // 503 + Retry-After, before any script runs
     void abort_connection();
     void end_response(int logged_status);
     evhttp_request* release_request();

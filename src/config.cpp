@@ -47,6 +47,16 @@ void add_options(CLI::App& app, Config& c) {
         ->transform(sizes);
     app.add_option("--read-timeout", c.read_timeout, "Seconds a request may stall while read")
         ->check(CLI::PositiveNumber);
+    app.add_option("--header-timeout", c.header_timeout,
+                   "Seconds from a request's first byte (or the connection's opening) until "
+                   "its head is complete; then 408 and close")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--body-timeout", c.body_timeout,
+                   "Seconds a request body may take, extended by --body-min-rate")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--body-min-rate", c.body_min_rate,
+                   "Body bytes that earn one more second of --body-timeout; 0 = none")
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--write-timeout", c.write_timeout, "Seconds a response may stall")
         ->check(CLI::PositiveNumber);
     app.add_option("--keep-alive-timeout", c.keep_alive_timeout,

@@ -49,6 +49,9 @@ struct Config {
     uint64_t max_uri_size = uint64_t{8} * 1024;           // request target; more → 414
     uint64_t max_body_size = uint64_t{64} * 1024 * 1024;  // request body; more → 413
     double read_timeout = 30;        // a new connection's request must make progress this often
+    double header_timeout = 20;      // a request's head must arrive whole this soon (slowloris)
+    double body_timeout = 20;        // a request's body must arrive this soon, extended by…
+    double body_min_rate = 500;      // …a second per this many bytes received; 0 = no extension
     double write_timeout = 60;       // a response must make progress this often
     double keep_alive_timeout = 15;  // idle time allowed between requests on one connection
     double shutdown_grace = 10;      // SIGTERM: time in-flight requests get to finish

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -112,6 +113,18 @@ void prepare_process_signals() {
     (void)::signal(SIGPIPE, SIG_IGN);
     sigset_t set = server_signals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+uint64_t raise_descriptor_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        // An unlimited hard limit is refused (the kernel caps at fs.nr_open): keep the soft one.
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return static_cast<uint64_t>(limit.rlim_cur);
 }
 
 Server::Server(ServerContext& context) : context_(context) {}

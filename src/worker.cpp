@@ -1,6 +1,12 @@
 #include "worker.hpp"
 
+#include <sys/socket.h>
 #include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string_view>
 
 #include "evhttp_adapter.hpp"
 #include "http_status.hpp"
@@ -13,14 +19,29 @@ namespace {
 // below it, validate_request answers 414/431 so clients get the precise status.
 constexpr uint64_t kEvhttpHeadSlack = 4;
 constexpr double kDrainTickSeconds = 0.05;
+// After accept() fails (out of descriptors, typically), the listeners rest this long: the
+// failing connection stays queued, so retrying at once would spin the loop at 100 % CPU.
+constexpr int kAcceptRetryMilliseconds = 250;
+constexpr double kAcceptWarningInterval = 10;
+// RFC 9110 §15.5.9: a server may send 408 before closing a connection it gave up waiting on.
+constexpr std::string_view kRequestTimeoutReply =
+    "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 constexpr ev_uint16_t kAllMethods = EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                                     EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH;
+
+// The worker whose loop runs on this thread. Only the accept-error callback needs it: evhttp
+// owns its listeners and hands that callback no argument of ours.
+thread_local Worker* t_loop_owner = nullptr;
 
 double monotonic_seconds() {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+RequestTimeouts request_timeouts(const Config& config) {
+    return {config.header_timeout, config.body_timeout, config.body_min_rate};
 }
 
 }  // namespace
@@ -34,6 +55,12 @@ Worker::~Worker() {
     sessions_.clear();
     connections_.clear();
     http_.reset();
+    for (bufferevent* bev : std::exchange(unadopted_, {}))
+        bufferevent_decref(bev);
+}
+
+Worker::ConnectionState::~ConnectionState() {
+    if (input_watch != nullptr) evbuffer_remove_cb_entry(input, input_watch);
 }
 
 std::string Worker::init(std::vector<UniqueFd> listeners) {
@@ -52,12 +79,17 @@ std::string Worker::init(std::vector<UniqueFd> listeners) {
     timeval read_timeout = to_timeval(config.read_timeout);
     evhttp_set_timeout_tv(http_.get(), &read_timeout);
     evhttp_set_default_content_type(http_.get(), nullptr);
+    evhttp_set_bevcb(http_.get(), &Worker::on_new_connection, this);
     for (auto& fd : listeners) {
         evhttp_bound_socket* bound = evhttp_accept_socket_with_handle(http_.get(), fd.get());
         if (bound == nullptr) return "cannot accept on a listening socket";
         fd.release();  // evhttp closes it now
+        evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
+                                    &Worker::on_accept_error);
         bound_.push_back(bound);
     }
+    adopt_event_.reset(event_new(base_.get(), -1, 0, &Worker::on_adopt_connections, this));
+    accept_resume_timer_.reset(event_new(base_.get(), -1, 0, &Worker::on_accept_resume, this));
     stop_event_.reset(event_new(base_.get(), -1, 0, &Worker::on_stop, this));
     drain_timer_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::on_drain_tick, this));
     sessions_finished_event_.reset(
@@ -66,7 +98,10 @@ std::string Worker::init(std::vector<UniqueFd> listeners) {
 }
 
 void Worker::start() {
-    thread_ = std::thread([this] { event_base_dispatch(base_.get()); });
+    thread_ = std::thread([this] {
+        t_loop_owner = this;
+        event_base_dispatch(base_.get());
+    });
 }
 
 void Worker::request_stop() {
@@ -83,6 +118,7 @@ void Worker::on_stop(evutil_socket_t, short, void* self) {
         evhttp_del_accept_socket(worker->http_.get(), bound);
     }
     worker->bound_.clear();
+    event_del(worker->accept_resume_timer_.get());
     worker->draining_ = true;
     worker->drain_deadline_ = monotonic_seconds() + worker->context_.config.shutdown_grace;
     timeval tick = to_timeval(kDrainTickSeconds);
@@ -112,9 +148,14 @@ void Worker::on_request(evhttp_request* req, void* self) {
 void Worker::track_request(evhttp_request* req) {
     evhttp_connection* connection = evhttp_request_get_connection(req);
     if (connection == nullptr) return;
-    auto [it, inserted] = connections_.try_emplace(connection);
+    // Adopted at accept, normally; one evhttp made without us goes unwatched but counted.
+    auto [it, inserted] = connections_.try_emplace(connection, *this, connection,
+                                                   request_timeouts(context_.config));
     if (inserted) evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
-    ++it->second.busy;
+    ConnectionState& state = it->second;
+    state.deadline.finish();
+    if (state.deadline_timer) event_del(state.deadline_timer.get());
+    ++state.busy;
     evhttp_request_set_on_complete_cb(req, &Worker::on_request_complete, this);
     timeval write_timeout = to_timeval(context_.config.write_timeout);
     evhttp_connection_set_timeout_tv(connection, &write_timeout);
@@ -124,7 +165,13 @@ void Worker::on_request_complete(evhttp_request* req, void* self) {
     auto* worker = static_cast<Worker*>(self);
     evhttp_connection* connection = evhttp_request_get_connection(req);
     auto it = worker->connections_.find(connection);
-    if (it != worker->connections_.end() && it->second.busy > 0) --it->second.busy;
+    if (it != worker->connections_.end()) {
+        ConnectionState& state = it->second;
+        if (state.busy > 0) --state.busy;
+        // The next request's clock starts with its first byte, which may already be here.
+        state.deadline.await_next();
+        if (state.input != nullptr) worker->feed_deadline(state, evbuffer_get_length(state.input));
+    }
     if (connection != nullptr) {
         // The connection now idles until the client's next request.
         timeval idle = to_timeval(worker->context_.config.keep_alive_timeout);
@@ -139,6 +186,145 @@ void Worker::on_connection_close(evhttp_connection* connection, void* self) {
     CgiSession* session = it->second.session;
     worker->connections_.erase(it);
     if (session != nullptr) session->on_connection_closed();
+}
+
+bufferevent* Worker::on_new_connection(event_base* base, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    // The options evhttp itself would use; it sets the descriptor and its callbacks next.
+    bufferevent* bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (bev == nullptr) return nullptr;
+    // evhttp has not made the connection yet, and may free it at once if that fails; our
+    // reference keeps `bev` valid until on_adopt_connections looks, later in this iteration.
+    bufferevent_incref(bev);
+    worker->unadopted_.push_back(bev);
+    event_active(worker->adopt_event_.get(), EV_READ, 0);
+    return bev;
+}
+
+void Worker::on_adopt_connections(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    for (bufferevent* bev : std::exchange(worker->unadopted_, {})) {
+        // evhttp gave the bufferevent its callbacks with the connection as their argument;
+        // bufferevent_free clears them, so none means evhttp already let it go.
+        bufferevent_data_cb read_cb = nullptr;
+        void* connection = nullptr;
+        bufferevent_getcb(bev, &read_cb, nullptr, nullptr, &connection);
+        if (read_cb != nullptr && connection != nullptr)
+            worker->adopt(static_cast<evhttp_connection*>(connection), bev);
+        bufferevent_decref(bev);
+    }
+}
+
+void Worker::adopt(evhttp_connection* connection, bufferevent* bev) {
+    auto [it, inserted] = connections_.try_emplace(connection, *this, connection,
+                                                   request_timeouts(context_.config));
+    if (!inserted) return;
+    evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
+    ConnectionState& state = it->second;
+    state.deadline_timer.reset(event_new(base_.get(), -1, 0, &Worker::on_deadline, &state));
+    state.input = bufferevent_get_input(bev);
+    state.input_watch = evbuffer_add_cb(state.input, &Worker::on_input, &state);
+    // Like Apache's mod_reqtimeout, a new connection's head is due from its opening, so a
+    // client that connects and sends nothing holds a descriptor no longer than that.
+    state.deadline.start_head(monotonic_seconds());
+    arm_deadline(state);
+}
+
+void Worker::on_input(evbuffer*, const evbuffer_cb_info* info, void* state) {
+    auto& connection = *static_cast<ConnectionState*>(state);
+    if (info->n_added == 0) return;  // evhttp consuming what it parsed
+    connection.owner.feed_deadline(connection, info->n_added);
+}
+
+// Shows the deadline the newest `new_bytes` of the connection's input, where they were appended.
+void Worker::feed_deadline(ConnectionState& state, size_t new_bytes) {
+    const RequestDeadline::Phase before = state.deadline.phase();
+    if (before == RequestDeadline::Phase::done) return;  // answering; the bytes wait their turn
+    const size_t length = evbuffer_get_length(state.input);
+    new_bytes = std::min(new_bytes, length);
+    evbuffer_ptr start{};
+    if (new_bytes == 0 ||
+        evbuffer_ptr_set(state.input, &start, length - new_bytes, EVBUFFER_PTR_SET) != 0) {
+        return;
+    }
+    std::vector<evbuffer_iovec> chunks(
+        static_cast<size_t>(evbuffer_peek(state.input, new_bytes, &start, nullptr, 0)));
+    evbuffer_peek(state.input, new_bytes, &start, chunks.data(), static_cast<int>(chunks.size()));
+    const double now = monotonic_seconds();
+    for (const evbuffer_iovec& chunk : chunks) {
+        size_t take = std::min(chunk.iov_len, new_bytes);
+        state.deadline.receive({static_cast<const char*>(chunk.iov_base), take}, now);
+        new_bytes -= take;
+    }
+    // A new phase has a new deadline; within one, it only moves later and the timer re-checks.
+    if (state.deadline.phase() != before) arm_deadline(state);
+}
+
+void Worker::arm_deadline(ConnectionState& state) {
+    std::optional<double> due = state.deadline.deadline();
+    if (!due) {
+        event_del(state.deadline_timer.get());
+        return;
+    }
+    timeval wait = to_timeval(std::max(0.0, *due - monotonic_seconds()));
+    event_add(state.deadline_timer.get(), &wait);
+}
+
+void Worker::on_deadline(evutil_socket_t, short, void* state) {
+    auto& connection = *static_cast<ConnectionState*>(state);
+    std::optional<double> due = connection.deadline.deadline();
+    if (!due) return;
+    if (monotonic_seconds() < *due) return connection.owner.arm_deadline(connection);
+    connection.owner.drop_late_client(connection);
+}
+
+void Worker::drop_late_client(ConnectionState& state) {
+    char* address = nullptr;
+    ev_uint16_t port = 0;
+    evhttp_connection_get_peer(state.connection, &address, &port);
+    const bool head = state.deadline.phase() == RequestDeadline::Phase::head;
+    context_.logger.info(std::string("closing the connection from ") +
+                         (address != nullptr ? address : "?") + ":" + std::to_string(port) +
+                         (head ? ": request head" : ": request body") +
+                         " not received in time (408)");
+    // Best effort: the client may not be reading, and the loop must not wait for it.
+    if (bufferevent* bev = evhttp_connection_get_bufferevent(state.connection)) {
+        evutil_socket_t fd = bufferevent_getfd(bev);
+        if (fd >= 0) {
+            (void)::send(fd, kRequestTimeoutReply.data(), kRequestTimeoutReply.size(),
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+    }
+    // Its close callback erases `state`, so nothing may touch it after this.
+    evhttp_connection_free(state.connection);
+}
+
+void Worker::on_accept_error(evconnlistener*, void*) {
+    const int error_number = errno;
+    if (t_loop_owner != nullptr) t_loop_owner->pause_accepting(error_number);
+}
+
+// Out of descriptors, accept() fails but leaves the connection queued, so the listening
+// socket stays readable and libevent would call accept() again at once, forever. Rest the
+// listeners instead; queued clients wait (or time out) until descriptors are free again.
+void Worker::pause_accepting(int error_number) {
+    for (evhttp_bound_socket* bound : bound_)
+        evconnlistener_disable(evhttp_bound_socket_get_listener(bound));
+    timeval wait = to_timeval(kAcceptRetryMilliseconds / 1000.0);
+    event_add(accept_resume_timer_.get(), &wait);
+    const double now = monotonic_seconds();
+    if (now >= next_accept_warning_) {
+        next_accept_warning_ = now + kAcceptWarningInterval;
+        context_.logger.warn(std::string("cannot accept connections: ") +
+                             std::strerror(error_number) + "; retrying every " +
+                             std::to_string(kAcceptRetryMilliseconds) + " ms");
+    }
+}
+
+void Worker::on_accept_resume(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    for (evhttp_bound_socket* bound : worker->bound_)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
 }
 
 void Worker::attach_session(evhttp_request* req, CgiSession* session) {

@@ -2,6 +2,9 @@
 // sockets, so no lock is taken on the request path.
 #pragma once
 
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
 #include <atomic>
 #include <thread>
 #include <unordered_map>
@@ -10,6 +13,7 @@
 #include "cgi_session.hpp"
 #include "event_ptr.hpp"
 #include "http_message.hpp"
+#include "request_deadline.hpp"
 #include "server_context.hpp"
 #include "unique_fd.hpp"
 
@@ -40,11 +44,32 @@ class Worker : public CgiSessionHost {
     void session_finished(CgiSession* session) override;
 
   private:
+    // What the worker knows of one client connection, from its opening to its close callback.
+    // Held in connections_, whose nodes never move, so libevent callbacks may point at it.
     struct ConnectionState {
+        ConnectionState(Worker& owner, evhttp_connection* connection, RequestTimeouts timeouts)
+            : owner(owner), connection(connection), deadline(timeouts) {}
+        ~ConnectionState();
+        ConnectionState(const ConnectionState&) = delete;
+        ConnectionState& operator=(const ConnectionState&) = delete;
+
+        Worker& owner;
+        evhttp_connection* connection;
         int busy = 0;                   // requests not yet fully answered
         CgiSession* session = nullptr;  // the CGI session answering the current request
+        RequestDeadline deadline;       // when the request being received is due
+        EventPtr deadline_timer;
+        evbuffer* input = nullptr;  // the connection's receive buffer, watched for new bytes
+        evbuffer_cb_entry* input_watch = nullptr;
     };
 
+    // evhttp_set_bevcb: called as evhttp accepts a connection, before it exists.
+    static bufferevent* on_new_connection(event_base* base, void* self);
+    static void on_adopt_connections(evutil_socket_t, short, void* self);
+    static void on_input(evbuffer* input, const evbuffer_cb_info* info, void* state);
+    static void on_deadline(evutil_socket_t, short, void* state);
+    static void on_accept_error(evconnlistener* listener, void*);
+    static void on_accept_resume(evutil_socket_t, short, void* self);
     static void on_sessions_finished(evutil_socket_t, short, void* self);
     static void on_request(evhttp_request* req, void* self);
     static void on_request_complete(evhttp_request* req, void* self);
@@ -52,6 +77,11 @@ class Worker : public CgiSessionHost {
     static void on_stop(evutil_socket_t, short, void* self);
     static void on_drain_tick(evutil_socket_t, short, void* self);
 
+    void adopt(evhttp_connection* connection, bufferevent* bev);
+    void feed_deadline(ConnectionState& state, size_t new_bytes);
+    void arm_deadline(ConnectionState& state);
+    void drop_late_client(ConnectionState& state);
+    void pause_accepting(int error_number);
     void handle(evhttp_request* req);
     void track_request(evhttp_request* req);
     void dispatch(evhttp_request* req, Request request, int redirect_hops);
@@ -72,6 +102,12 @@ class Worker : public CgiSessionHost {
     std::unordered_map<CgiSession*, std::unique_ptr<CgiSession>> sessions_;
     std::vector<CgiSession*> finished_sessions_;
     EventPtr sessions_finished_event_;
+    // Connections evhttp accepted in this loop iteration, each with a reference we hold
+    // until on_adopt_connections has seen whether evhttp kept it.
+    std::vector<bufferevent*> unadopted_;
+    EventPtr adopt_event_;
+    EventPtr accept_resume_timer_;
+    double next_accept_warning_ = 0;
 };
 
 }  // namespace cgihost
