@@ -50,7 +50,7 @@ class RequestDeadline {
     double head_started_ = 0;
     double body_started_ = 0;
     uint64_t body_bytes_ = 0;
-    size_t line_length_ = 0;     // bytes on the current head line, not counting CR
+    size_t line_length_ = 0;       // bytes on the current head line, not counting CR
     bool seen_head_line_ = false;  // a non-empty line came; empty lines before it are ignored
 };
 

@@ -149,8 +149,8 @@ void Worker::track_request(evhttp_request* req) {
     evhttp_connection* connection = evhttp_request_get_connection(req);
     if (connection == nullptr) return;
     // Adopted at accept, normally; one evhttp made without us goes unwatched but counted.
-    auto [it, inserted] = connections_.try_emplace(connection, *this, connection,
-                                                   request_timeouts(context_.config));
+    auto [it, inserted] =
+        connections_.try_emplace(connection, *this, connection, request_timeouts(context_.config));
     if (inserted) evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
     ConnectionState& state = it->second;
     state.deadline.finish();
@@ -216,8 +216,8 @@ void Worker::on_adopt_connections(evutil_socket_t, short, void* self) {
 }
 
 void Worker::adopt(evhttp_connection* connection, bufferevent* bev) {
-    auto [it, inserted] = connections_.try_emplace(connection, *this, connection,
-                                                   request_timeouts(context_.config));
+    auto [it, inserted] =
+        connections_.try_emplace(connection, *this, connection, request_timeouts(context_.config));
     if (!inserted) return;
     evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
     ConnectionState& state = it->second;

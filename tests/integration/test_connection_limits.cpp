@@ -1,0 +1,314 @@
+// Clients that cost the server connections rather than requests, against the real binary:
+// a head or body trickled a byte at a time (slowloris), thousands of idle keep-alive
+// connections, and a process out of file descriptors. Each must leave the server answering
+// everyone else, without spinning, and give back every descriptor afterwards.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cgi_fixture.hpp"
+#include "http_client.hpp"
+#include "test_server.hpp"
+
+namespace cgihost::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kIdleConnections = 5000;
+constexpr rlim_t kLowDescriptorLimit = 64;
+// Connections that more than use up kLowDescriptorLimit, whatever the server's baseline.
+constexpr size_t kExhaustingConnections = 80;
+
+// What shells commonly default `ulimit -n` to: too few for kIdleConnections.
+constexpr rlim_t kCommonSoftLimit = 1024;
+
+// Sets this process's soft RLIMIT_NOFILE (children inherit it); the hard one stays.
+void set_own_soft_descriptor_limit(rlim_t soft) {
+    rlimit limit{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+    limit.rlim_cur = std::min(soft, limit.rlim_max);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
+}
+
+// Raises this process's soft RLIMIT_NOFILE to the hard limit; returns the soft limit now.
+rlim_t raise_own_descriptor_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) (void)::getrlimit(RLIMIT_NOFILE, &limit);
+    return limit.rlim_cur;
+}
+
+// The CPU time (user + system, all threads) a process has used, from /proc/PID/stat.
+double cpu_seconds(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string field;
+    // After "pid (comm) ", utime and stime are the 12th and 13th fields.
+    for (int i = 0; i < 11; ++i)
+        fields >> field;
+    unsigned long long user = 0;
+    unsigned long long system = 0;
+    fields >> user >> system;
+    return static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Reads what the server sends on `fd` within `timeout`; returns false once it has closed.
+bool still_open(int fd, std::string& received, std::chrono::milliseconds timeout) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return true;
+    char buffer[4096];
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) return false;
+    received.append(buffer, static_cast<size_t>(n));
+    return true;
+}
+
+class ConnectionLimits : public CgiTest {
+  protected:
+    // Gets /index.html on a fresh connection; true when it came back 200 within `timeout`.
+    bool serves_index(std::chrono::milliseconds timeout = 5000ms) const {
+        HttpConnection connection(port());
+        if (!connection.connected()) return false;
+        connection.send_raw("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto response = connection.read_response(false, timeout);
+        return response && response->status == 200 && response->body == kIndexHtml;
+    }
+
+    bool fds_return_to(int baseline, std::chrono::milliseconds timeout = 10000ms) const {
+        return wait_until([&] { return count_open_fds(server_->pid()) <= baseline; }, timeout);
+    }
+};
+
+// ---- slow clients (slowloris) --------------------------------------------------------------
+
+TEST_F(ConnectionLimits, DropsAHeadTrickledAByteASecondAtTheHeaderTimeoutWhileServingOthers) {
+    start({"--header-timeout", "2"});
+    std::atomic<bool> slow_client_done{false};
+    double dropped_after = 0;
+    std::string slow_received;
+    std::thread slow_client([&] {
+        HttpConnection connection(port());
+        auto opened = Clock::now();
+        const std::string head =
+            "GET /index.html HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(100, 'a');
+        // Half a second out of step with the 2 s deadline, so no byte races the close.
+        bool open = still_open(connection.fd(), slow_received, 500ms);
+        for (size_t i = 0; open && i < head.size() && seconds_since(opened) < 10; ++i) {
+            if (::send(connection.fd(), &head[i], 1, MSG_NOSIGNAL) != 1) break;
+            open = still_open(connection.fd(), slow_received, 1000ms);
+        }
+        dropped_after = seconds_since(opened);
+        slow_client_done = true;
+    });
+    int served = 0;
+    int refused = 0;
+    while (!slow_client_done) {
+        (serves_index() ? served : refused) += 1;
+        std::this_thread::sleep_for(200ms);
+    }
+    slow_client.join();
+    EXPECT_GE(dropped_after, 1.9);
+    EXPECT_LE(dropped_after, 3.0);
+    EXPECT_TRUE(slow_received.starts_with("HTTP/1.1 408 ")) << slow_received;
+    EXPECT_GE(served, 5);
+    EXPECT_EQ(refused, 0);
+    EXPECT_TRUE(error_log_contains("request head not received in time (408)"));
+    std::cout << "[ figures ] slowloris dropped after " << dropped_after << " s; " << served
+              << " other requests served meanwhile\n";
+}
+
+TEST_F(ConnectionLimits, DropsAConnectionThatSendsNothingAtTheHeaderTimeout) {
+    start({"--header-timeout", "1", "--read-timeout", "30"});
+    HttpConnection silent(port());
+    auto opened = Clock::now();
+    EXPECT_TRUE(silent.wait_closed(5s));
+    EXPECT_GE(seconds_since(opened), 0.9);
+    EXPECT_LT(seconds_since(opened), 3.0);
+}
+
+TEST_F(ConnectionLimits, GovernsAnIdleKeepAliveConnectionByTheKeepAliveTimeoutInstead) {
+    start({"--header-timeout", "1", "--keep-alive-timeout", "4"});
+    HttpConnection connection(port());
+    auto first = connection.request("GET", "/index.html");
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->status, 200);
+    // Idle for longer than the header timeout: the next request is still welcome...
+    std::this_thread::sleep_for(2500ms);
+    auto second = connection.request("GET", "/index.html");
+    ASSERT_TRUE(second) << "an idle keep-alive connection was dropped at the header timeout";
+    EXPECT_EQ(second->status, 200);
+    // ...but its own head must again arrive within the header timeout of its first byte.
+    auto started = Clock::now();
+    connection.send_raw("GET /index.html HTTP/1.1\r\n");
+    EXPECT_TRUE(connection.wait_closed(5s));
+    EXPECT_GE(seconds_since(started), 0.9);
+    EXPECT_LT(seconds_since(started), 3.0);
+}
+
+TEST_F(ConnectionLimits, ClosesAnIdleKeepAliveConnectionAtTheKeepAliveTimeout) {
+    start({"--header-timeout", "1", "--keep-alive-timeout", "3"});
+    HttpConnection connection(port());
+    ASSERT_TRUE(connection.request("GET", "/index.html"));
+    auto idle_since = Clock::now();
+    EXPECT_TRUE(connection.wait_closed(10s));
+    EXPECT_GE(seconds_since(idle_since), 2.5);
+}
+
+TEST_F(ConnectionLimits, DropsABodyTrickledBelowTheMinimumRate) {
+    start({"--body-timeout", "1", "--body-min-rate", "100"});
+    HttpConnection connection(port());
+    connection.send_raw(
+        "POST /cgi-bin/t?body-sha256 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+    auto started = Clock::now();
+    std::string received;
+    bool open = true;
+    // 10 bytes a second earn a tenth of a second each second: due at about 1.1 s.
+    while (open && seconds_since(started) < 10) {
+        if (::send(connection.fd(), "0123456789", 10, MSG_NOSIGNAL) != 10) break;
+        open = still_open(connection.fd(), received, 1000ms);
+    }
+    EXPECT_LT(seconds_since(started), 3.0);
+    EXPECT_TRUE(received.empty() || received.starts_with("HTTP/1.1 408 ")) << received;
+    EXPECT_TRUE(error_log_contains("request body not received in time (408)"));
+}
+
+TEST_F(ConnectionLimits, AcceptsABodyThatTakesLongerThanTheBodyTimeoutAtTheMinimumRate) {
+    start({"--body-timeout", "1", "--body-min-rate", "1000"});
+    constexpr size_t kChunk = 500;
+    constexpr size_t kChunks = 10;  // 5000 bytes over 2.5 s, at 2000 bytes/s
+    std::string body(kChunk * kChunks, 'b');
+    HttpConnection connection(port());
+    connection.send_raw("POST /cgi-bin/t?body-sha256 HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n");
+    for (size_t i = 0; i < kChunks; ++i) {
+        std::this_thread::sleep_for(250ms);
+        connection.send_raw(body.substr(i * kChunk, kChunk));
+    }
+    auto response = connection.read_response();
+    ASSERT_TRUE(response) << "a body arriving faster than the minimum rate was cut off";
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(parse_lines(response->body)["length"], std::to_string(body.size()));
+}
+
+// ---- many connections ----------------------------------------------------------------------
+
+TEST_F(ConnectionLimits, Holds5000IdleKeepAliveConnectionsAndStillAnswersPromptly) {
+    if (raise_own_descriptor_limit() < kIdleConnections + 100) {
+        GTEST_SKIP() << "the hard RLIMIT_NOFILE is below " << kIdleConnections + 100;
+    }
+    // The server starts with the common soft limit and must raise its own, as we did.
+    set_own_soft_descriptor_limit(kCommonSoftLimit);
+    start({"--keep-alive-timeout", "120", "--threads", "2"});
+    raise_own_descriptor_limit();
+    EXPECT_TRUE(error_log_contains("open file limit: "));
+    const int baseline = count_open_fds(server_->pid());
+    const uint64_t rss_before = resident_bytes(server_->pid());
+    std::vector<std::unique_ptr<HttpConnection>> idle;
+    idle.reserve(kIdleConnections);
+    for (size_t i = 0; i < kIdleConnections; ++i) {
+        idle.push_back(std::make_unique<HttpConnection>(port()));
+        ASSERT_TRUE(idle.back()->connected()) << "connection " << i;
+        idle.back()->send_raw("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    for (size_t i = 0; i < idle.size(); ++i) {
+        auto response = idle[i]->read_response();
+        ASSERT_TRUE(response && response->status == 200) << "connection " << i;
+    }
+    EXPECT_GE(count_open_fds(server_->pid()), baseline + static_cast<int>(kIdleConnections));
+    const uint64_t rss_held = resident_bytes(server_->pid());
+
+    auto asked = Clock::now();
+    EXPECT_TRUE(serves_index(2000ms));
+    const double answer_seconds = seconds_since(asked);
+    EXPECT_LT(answer_seconds, 1.0);
+    // A sample of the idle connections is still alive and served.
+    for (size_t i = 0; i < idle.size(); i += 500) {
+        auto again = idle[i]->request("GET", "/index.html");
+        ASSERT_TRUE(again && again->status == 200) << "connection " << i;
+    }
+    idle.clear();
+    EXPECT_TRUE(fds_return_to(baseline))
+        << count_open_fds(server_->pid()) << " fds, baseline " << baseline;
+    std::cout << "[ figures ] " << kIdleConnections << " idle connections: fds " << baseline
+              << " before, " << baseline + static_cast<int>(kIdleConnections) << "+ held, "
+              << count_open_fds(server_->pid()) << " after; RSS " << rss_before / 1024
+              << " KiB before, " << rss_held / 1024 << " KiB held; new request answered in "
+              << answer_seconds * 1000 << " ms\n";
+}
+
+// ---- out of file descriptors ---------------------------------------------------------------
+
+class DescriptorExhaustion : public ConnectionLimits {
+  protected:
+    // Lowers the running server's RLIMIT_NOFILE (soft and hard), as `ulimit -n` would have.
+    void limit_server_descriptors(rlim_t limit) const {
+        rlimit lowered{limit, limit};
+        ASSERT_EQ(::prlimit(server_->pid(), RLIMIT_NOFILE, &lowered, nullptr), 0);
+    }
+};
+
+TEST_F(DescriptorExhaustion, DelaysAcceptsWithoutSpinningAndRecoversWhenDescriptorsFree) {
+    // Idle connections must stay for the whole test, not fall to the header deadline.
+    start({"--header-timeout", "60", "--keep-alive-timeout", "60", "--threads", "2"});
+    // A client connected before the shortage, to ask for a script while it lasts.
+    HttpConnection veteran(port());
+    auto warm_up = veteran.request("GET", "/index.html");
+    ASSERT_TRUE(warm_up && warm_up->status == 200);
+    const int baseline = count_open_fds(server_->pid());
+    ASSERT_LT(baseline, static_cast<int>(kLowDescriptorLimit) - 10);
+    limit_server_descriptors(kLowDescriptorLimit);
+
+    std::vector<std::unique_ptr<HttpConnection>> hogs;
+    for (size_t i = 0; i < kExhaustingConnections; ++i) {
+        hogs.push_back(std::make_unique<HttpConnection>(port()));
+        ASSERT_TRUE(hogs.back()->connected());
+    }
+    ASSERT_TRUE(wait_until(
+        [&] { return count_open_fds(server_->pid()) >= static_cast<int>(kLowDescriptorLimit); },
+        5000ms))
+        << count_open_fds(server_->pid()) << " fds";
+    ASSERT_TRUE(error_log_contains("cannot accept connections: Too many open files"));
+
+    // Connections still queued: the server must wait for descriptors, not retry in a loop.
+    const double cpu_before = cpu_seconds(server_->pid());
+    auto measured_from = Clock::now();
+    std::this_thread::sleep_for(2s);
+    const double cpu_share =
+        (cpu_seconds(server_->pid()) - cpu_before) / seconds_since(measured_from);
+    EXPECT_LT(cpu_share, 0.2) << "the server spins while out of descriptors";
+
+    // A script cannot get its pipes now: that is a passing shortage, 503 with Retry-After.
+    auto refused = veteran.request("GET", "/cgi-bin/t");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_EQ(refused->header("Retry-After"), "1");
+
+    hogs.clear();
+    EXPECT_TRUE(wait_until([&] { return serves_index(1000ms); }, 10000ms));
+    auto recovered = veteran.request("GET", "/cgi-bin/t");
+    ASSERT_TRUE(recovered);
+    EXPECT_EQ(recovered->status, 200);
+    EXPECT_TRUE(fds_return_to(baseline));
+    std::cout << "[ figures ] out of descriptors (limit " << kLowDescriptorLimit << "): server CPU "
+              << cpu_share * 100 << " % over 2 s; fds " << baseline << " before, "
+              << count_open_fds(server_->pid()) << " after recovery\n";
+}
+
+}  // namespace
+}  // namespace cgihost::testing
