@@ -52,7 +52,6 @@ int run(int argc, char** argv) {
         if (fcntl(fd, F_GETFD) < 0) (void)open("/dev/null", O_RDWR);
     }
     cgihost::prepare_process_signals();
-    const uint64_t descriptor_limit = cgihost::raise_descriptor_limit();
     evthread_use_pthreads();
     cgihost::Logger logger(config.error_log, *cgihost::parse_log_level(config.log_level),
                            config.access_log);
@@ -68,7 +67,6 @@ int run(int argc, char** argv) {
                                    .static_options = {config.directory_listing},
                                    .cgi = cgihost::make_cgi_settings(config)};
     context.mime_types.load_file(config.mime_types);
-    logger.info("open file limit: " + std::to_string(descriptor_limit) + " descriptors");
     if (context.resolver.cgi_dir.empty()) {
         logger.warn("--cgi-dir '" + config.cgi_dir + "' does not exist; CGI requests will get 404");
     }

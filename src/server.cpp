@@ -80,6 +80,21 @@ sigset_t server_signals() {
     return set;
 }
 
+// Raises the soft RLIMIT_NOFILE to the hard limit, as nginx and lighttpd do: every client
+// connection holds a descriptor, and a CGI request several more. Returns the soft limit now
+// in force.
+uint64_t raise_descriptor_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        // An unlimited hard limit is refused (the kernel caps at fs.nr_open): keep the soft one.
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return static_cast<uint64_t>(limit.rlim_cur);
+}
+
 }  // namespace
 
 std::string bind_listener(const ListenAddress& address, unsigned copies, Listener& listener) {
@@ -115,18 +130,6 @@ void prepare_process_signals() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-uint64_t raise_descriptor_limit() {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
-    if (limit.rlim_cur < limit.rlim_max) {
-        rlimit raised = limit;
-        raised.rlim_cur = limit.rlim_max;
-        // An unlimited hard limit is refused (the kernel caps at fs.nr_open): keep the soft one.
-        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
-    }
-    return static_cast<uint64_t>(limit.rlim_cur);
-}
-
 Server::Server(ServerContext& context) : context_(context) {}
 
 Server::~Server() = default;
@@ -158,6 +161,7 @@ int Server::run() {
         }
         listeners.push_back(std::move(listener));
     }
+    const uint64_t descriptor_limit = raise_descriptor_limit();
     if (auto error = start_workers(listeners); !error.empty()) {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;
@@ -167,7 +171,8 @@ int Server::run() {
                           format_listen_address(listener.address).c_str());
     }
     (void)std::fflush(stdout);
-    context_.logger.info("cgihost started with " + std::to_string(workers_.size()) + " workers");
+    context_.logger.info("cgihost started with " + std::to_string(workers_.size()) +
+                         " workers; open file limit " + std::to_string(descriptor_limit));
     wait_for_signals();
     for (auto& worker : workers_)
         worker->request_stop();

@@ -41,9 +41,4 @@ class Server {
 // Must run before any thread is created so every thread inherits the mask.
 void prepare_process_signals();
 
-// Raises the soft RLIMIT_NOFILE to the hard limit, as nginx and lighttpd do: every client
-// connection holds a descriptor, and a CGI request several more. Returns the soft limit now
-// in force.
-uint64_t raise_descriptor_limit();
-
 }  // namespace cgihost

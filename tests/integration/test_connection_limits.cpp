@@ -230,7 +230,7 @@ TEST_F(ConnectionLimits, Holds5000IdleKeepAliveConnectionsAndStillAnswersPromptl
     start({"--keep-alive-timeout", "120", "--threads", "2"});
     const rlim_t hard_limit = raise_own_descriptor_limit();
     ASSERT_EQ(soft_descriptor_limit(server_->pid()), hard_limit);
-    EXPECT_TRUE(error_log_contains("open file limit: " + std::to_string(hard_limit)));
+    EXPECT_TRUE(error_log_contains("open file limit " + std::to_string(hard_limit)));
     const int baseline = count_open_fds(server_->pid());
     const uint64_t rss_before = resident_bytes(server_->pid());
     std::vector<std::unique_ptr<HttpConnection>> idle;
