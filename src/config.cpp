@@ -65,6 +65,10 @@ void add_options(CLI::App& app, Config& c) {
     app.add_option("--shutdown-grace", c.shutdown_grace,
                    "Seconds in-flight requests get to finish after SIGTERM/SIGINT")
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--max-connections", c.max_connections,
+                   "Client connections held at once (split among the threads); beyond it new "
+                   "ones wait in the listen queue. 0 = three quarters of the open-file limit")
+        ->check(CLI::Range(0u, 100000000u));
     app.add_option("--access-log", c.access_log, "Access log file (Combined format); - = stdout");
     app.add_option("--error-log", c.error_log, "Error log file; - = stderr");
     app.add_option("--log-level", c.log_level, "Error log level")

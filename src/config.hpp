@@ -55,6 +55,7 @@ struct Config {
     double write_timeout = 60;       // a response must make progress this often
     double keep_alive_timeout = 15;  // idle time allowed between requests on one connection
     double shutdown_grace = 10;      // SIGTERM: time in-flight requests get to finish
+    unsigned max_connections = 0;    // client connections at once; 0 = ¾ of the open-file limit
 
     // Logs. "-" means stdout for the access log and stderr for the error log; "" disables.
     std::string access_log = "-";

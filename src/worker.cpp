@@ -1,5 +1,6 @@
 #include "worker.hpp"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -38,6 +39,24 @@ double monotonic_seconds() {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+// A quarter of the descriptors stays for what requests need besides their connection: a
+// script's three pipes and pidfd, a static file, the logs.
+constexpr uint64_t kConnectionShareOfFdsNumerator = 3;
+constexpr uint64_t kConnectionShareOfFdsDenominator = 4;
+
+// This worker's share of --max-connections (or of its default), rounded up.
+size_t connection_cap(const Config& config) {
+    uint64_t total = config.max_connections;
+    if (total == 0) {
+        rlimit limit{};
+        (void)::getrlimit(RLIMIT_NOFILE, &limit);
+        total = static_cast<uint64_t>(limit.rlim_cur) * kConnectionShareOfFdsNumerator /
+                kConnectionShareOfFdsDenominator;
+    }
+    const uint64_t threads = std::max(1u, config.threads);
+    return static_cast<size_t>(std::max<uint64_t>(1, (total + threads - 1) / threads));
 }
 
 RequestTimeouts request_timeouts(const Config& config) {
@@ -80,6 +99,7 @@ std::string Worker::init(std::vector<UniqueFd> listeners) {
     evhttp_set_timeout_tv(http_.get(), &read_timeout);
     evhttp_set_default_content_type(http_.get(), nullptr);
     evhttp_set_bevcb(http_.get(), &Worker::on_new_connection, this);
+    connection_cap_ = connection_cap(config);
     for (auto& fd : listeners) {
         evhttp_bound_socket* bound = evhttp_accept_socket_with_handle(http_.get(), fd.get());
         if (bound == nullptr) return "cannot accept on a listening socket";
@@ -185,6 +205,7 @@ void Worker::on_connection_close(evhttp_connection* connection, void* self) {
     if (it == worker->connections_.end()) return;
     CgiSession* session = it->second.session;
     worker->connections_.erase(it);
+    worker->update_listening();
     if (session != nullptr) session->on_connection_closed();
 }
 
@@ -198,6 +219,7 @@ bufferevent* Worker::on_new_connection(event_base* base, void* self) {
     bufferevent_incref(bev);
     worker->unadopted_.push_back(bev);
     event_active(worker->adopt_event_.get(), EV_READ, 0);
+    worker->update_listening();
     return bev;
 }
 
@@ -213,6 +235,7 @@ void Worker::on_adopt_connections(evutil_socket_t, short, void* self) {
             worker->adopt(static_cast<evhttp_connection*>(connection), bev);
         bufferevent_decref(bev);
     }
+    worker->update_listening();  // one evhttp dropped at once frees its place
 }
 
 void Worker::adopt(evhttp_connection* connection, bufferevent* bev) {
@@ -308,8 +331,7 @@ void Worker::on_accept_error(evconnlistener*, void*) {
 // socket stays readable and libevent would call accept() again at once, forever. Rest the
 // listeners instead; queued clients wait (or time out) until descriptors are free again.
 void Worker::pause_accepting(int error_number) {
-    for (evhttp_bound_socket* bound : bound_)
-        evconnlistener_disable(evhttp_bound_socket_get_listener(bound));
+    set_listening(false);
     timeval wait = to_timeval(kAcceptRetryMilliseconds / 1000.0);
     event_add(accept_resume_timer_.get(), &wait);
     const double now = monotonic_seconds();
@@ -322,9 +344,25 @@ void Worker::pause_accepting(int error_number) {
 }
 
 void Worker::on_accept_resume(evutil_socket_t, short, void* self) {
-    auto* worker = static_cast<Worker*>(self);
-    for (evhttp_bound_socket* bound : worker->bound_)
-        evconnlistener_enable(evhttp_bound_socket_get_listener(bound));
+    static_cast<Worker*>(self)->update_listening();
+}
+
+// Listens unless at the connection cap (then further clients wait in the kernel's listen
+// queue until one leaves) or resting after an accept() failure.
+void Worker::update_listening() {
+    set_listening(!at_capacity() &&
+                  !event_pending(accept_resume_timer_.get(), EV_TIMEOUT, nullptr));
+}
+
+void Worker::set_listening(bool enabled) {
+    for (evhttp_bound_socket* bound : bound_) {
+        evconnlistener* listener = evhttp_bound_socket_get_listener(bound);
+        if (enabled) {
+            (void)evconnlistener_enable(listener);
+        } else {
+            (void)evconnlistener_disable(listener);
+        }
+    }
 }
 
 void Worker::attach_session(evhttp_request* req, CgiSession* session) {

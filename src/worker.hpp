@@ -82,6 +82,9 @@ class Worker : public CgiSessionHost {
     void arm_deadline(ConnectionState& state);
     void drop_late_client(ConnectionState& state);
     void pause_accepting(int error_number);
+    void set_listening(bool enabled);
+    void update_listening();
+    bool at_capacity() const { return connections_.size() + unadopted_.size() >= connection_cap_; }
     void handle(evhttp_request* req);
     void track_request(evhttp_request* req);
     void dispatch(evhttp_request* req, Request request, int redirect_hops);
@@ -107,6 +110,7 @@ class Worker : public CgiSessionHost {
     std::vector<bufferevent*> unadopted_;
     EventPtr adopt_event_;
     EventPtr accept_resume_timer_;
+    size_t connection_cap_ = 0;  // this worker's share of --max-connections
     double next_accept_warning_ = 0;
 };
 

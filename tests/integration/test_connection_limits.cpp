@@ -266,6 +266,26 @@ TEST_F(ConnectionLimits, Holds5000IdleKeepAliveConnectionsAndStillAnswersPromptl
               << answer_seconds * 1000 << " ms\n";
 }
 
+TEST_F(ConnectionLimits, LetsClientsBeyondMaxConnectionsWaitUntilOneLeaves) {
+    constexpr size_t kCap = 4;
+    start({"--max-connections", std::to_string(kCap), "--threads", "1", "--header-timeout", "60"});
+    const int baseline = count_open_fds(server_->pid());
+    std::vector<std::unique_ptr<HttpConnection>> holders;
+    for (size_t i = 0; i < kCap; ++i)
+        holders.push_back(std::make_unique<HttpConnection>(port()));
+    ASSERT_TRUE(wait_until(
+        [&] { return count_open_fds(server_->pid()) >= baseline + static_cast<int>(kCap); },
+        5000ms));
+    HttpConnection waiting(port());  // queued by the kernel, not accepted
+    waiting.send_raw("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_FALSE(waiting.read_response(false, 1000ms)) << "served beyond --max-connections";
+    EXPECT_EQ(count_open_fds(server_->pid()), baseline + static_cast<int>(kCap));
+    holders.pop_back();
+    auto response = waiting.read_response(false, 3000ms);
+    ASSERT_TRUE(response) << "not served after a connection left";
+    EXPECT_EQ(response->status, 200);
+}
+
 // ---- out of file descriptors ---------------------------------------------------------------
 
 class DescriptorExhaustion : public ConnectionLimits {
