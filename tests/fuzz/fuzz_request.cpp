@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -223,6 +224,8 @@ class InProcessServer {
                    .static_options = {config_.directory_listing},
                    .cgi = cgihost::make_cgi_settings(config_)},
           worker_(context_) {
+        // As in main: a client that leaves must not kill the server with SIGPIPE.
+        (void)std::signal(SIGPIPE, SIG_IGN);
         if (!logger_.open().empty()) std::abort();
         std::vector<UniqueFd> listeners;
         listeners.push_back(listen_on_unix_socket());
