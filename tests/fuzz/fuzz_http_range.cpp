@@ -34,11 +34,11 @@ void check_range(cgihost::RangeRequest request, uint64_t file_size) {
     if (r.first >= file_size || r.length > file_size - r.first) std::abort();
     // The Content-Range we would send must describe exactly these bytes.
     std::string last = std::to_string(r.first + r.length - 1);
-    std::string expected = "bytes " + std::to_string(r.first) + "-" + last + "/" +
-                           std::to_string(file_size);
+    std::string expected =
+        "bytes " + std::to_string(r.first) + "-" + last + "/" + std::to_string(file_size);
     if (cgihost::format_content_range(r, file_size) != expected) std::abort();
-    auto again = cgihost::parse_range_header("bytes=" + std::to_string(r.first) + "-" + last,
-                                             file_size);
+    auto again =
+        cgihost::parse_range_header("bytes=" + std::to_string(r.first) + "-" + last, file_size);
     if (again.kind != cgihost::RangeKind::single || again.range.first != r.first ||
         again.range.length != r.length) {
         std::abort();

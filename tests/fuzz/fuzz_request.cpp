@@ -7,8 +7,8 @@
 // responses (status line, header fields without stray CR/LF, body framed by Content-Length,
 // chunked coding or the close).
 #include <event2/event.h>
-#include <sys/socket.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -116,7 +116,8 @@ bool take_field(std::string_view line, Head& head) {
         if (!is_token_char(c)) return false;
     }
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    while (!value.empty() && value.front() == ' ')
+        value.remove_prefix(1);
     if (value.find('\0') != std::string_view::npos) return false;
     if (equals_ignoring_case(name, "Content-Length")) {
         auto length = parse_number(value, 10);

@@ -31,7 +31,8 @@ class FuzzTree {
         write("www/.secret", "dotfile\n");
         write("www/sub/inner.txt", "inner\n");
         write("www/cgi-bin/notes.txt", "not a script\n");
-        write("www/cgi-bin/hello", "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nhi\\n'\n");
+        write("www/cgi-bin/hello",
+              "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nhi\\n'\n");
         ::chmod((root_ / "www/cgi-bin/hello").c_str(), 0755);
         write("outside.txt", "outside the docroot\n");
         std::filesystem::create_symlink("page.txt", root_ / "www/inside");

@@ -60,9 +60,8 @@ void check_resolved(const cgihost::fuzz::FuzzTree& tree, const cgihost::Resolver
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     static const cgihost::fuzz::FuzzTree tree;
-    static const cgihost::ResolverConfig config{.docroot = tree.docroot(),
-                                                .cgi_url_prefix = "/cgi-bin",
-                                                .cgi_dir = tree.cgi_dir()};
+    static const cgihost::ResolverConfig config{
+        .docroot = tree.docroot(), .cgi_url_prefix = "/cgi-bin", .cgi_dir = tree.cgi_dir()};
     std::string_view raw(reinterpret_cast<const char*>(bytes), size);
     if (auto normalized = cgihost::normalize_url_path(raw)) check_normalized(*normalized);
     check_resolved(tree, config, raw);
