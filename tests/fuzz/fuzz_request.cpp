@@ -96,8 +96,11 @@ bool take_status_line(std::string_view& in, Head& head) {
         return false;
     }
     head.version = line->substr(5, space - 5);
+    // evhttp reads the version with "%d.%d", so its own refusals may even say "HTTP/-1.1".
+    std::string_view major = head.version.substr(0, head.version.find('.'));
+    if (major.starts_with('-')) major.remove_prefix(1);
     size_t dot = head.version.find('.');
-    if (dot == std::string_view::npos || !is_digits(head.version.substr(0, dot)) ||
+    if (dot == std::string_view::npos || !is_digits(major) ||
         !is_digits(head.version.substr(dot + 1))) {
         return false;
     }
