@@ -86,6 +86,12 @@ bool is_digits(std::string_view text) {
     });
 }
 
+// evhttp reads the version with "%d.%d", so its own refusals may even say "HTTP/1.-1".
+bool is_number(std::string_view text) {
+    if (text.starts_with('-')) text.remove_prefix(1);
+    return is_digits(text);
+}
+
 // status-line = HTTP-version SP 3DIGIT SP [ reason-phrase ] (RFC 9112 §4). The version is
 // checked loosely here (digits "." digits) and strictly in take_head.
 bool take_status_line(std::string_view& in, Head& head) {
@@ -96,12 +102,9 @@ bool take_status_line(std::string_view& in, Head& head) {
         return false;
     }
     head.version = line->substr(5, space - 5);
-    // evhttp reads the version with "%d.%d", so its own refusals may even say "HTTP/-1.1".
-    std::string_view major = head.version.substr(0, head.version.find('.'));
-    if (major.starts_with('-')) major.remove_prefix(1);
     size_t dot = head.version.find('.');
-    if (dot == std::string_view::npos || !is_digits(major) ||
-        !is_digits(head.version.substr(dot + 1))) {
+    if (dot == std::string_view::npos || !is_number(head.version.substr(0, dot)) ||
+        !is_number(head.version.substr(dot + 1))) {
         return false;
     }
     auto code = parse_number(line->substr(space + 1, 3), 10);
@@ -162,7 +165,7 @@ bool take_chunked_body(std::string_view& in) {
 }
 
 bool starts_next_response(std::string_view in) {
-    return in.empty() || in.substr(0, 7) == "HTTP/1.";
+    return in.empty() || in.substr(0, 5) == "HTTP/";
 }
 
 // Every byte must belong to a response. A body announced by Content-Length is absent after HEAD,

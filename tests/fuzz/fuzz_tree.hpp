@@ -2,7 +2,7 @@
 // filesystem (fuzz_url_path, fuzz_request). It holds what path resolution must get right:
 // files, an index, a dotfile, a CGI directory inside the docroot, and symlinks that stay
 // inside, leave the docroot, or lead a static URL into the CGI directory.
-//   <root>/www/{index.html, page.txt, empty.txt, .secret, sub/inner.txt}
+//   <root>/www/{index.html, page.txt, empty.txt, .secret, sub/inner.txt, run.sh (a .sh handler)}
 //   <root>/www/cgi-bin/{hello (executable), notes.txt}     ← the CGI directory
 //   <root>/www/{inside -> page.txt, escape -> ../outside.txt, to_cgi -> cgi-bin, loop -> loop}
 //   <root>/outside.txt
@@ -34,6 +34,7 @@ class FuzzTree {
         write("www/cgi-bin/hello",
               "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\nhi\\n'\n");
         ::chmod((root_ / "www/cgi-bin/hello").c_str(), 0755);
+        write("www/run.sh", "printf 'Status: 201 Made\\nContent-Type: text/plain\\n\\n'\n");
         write("outside.txt", "outside the docroot\n");
         std::filesystem::create_symlink("page.txt", root_ / "www/inside");
         std::filesystem::create_symlink("../outside.txt", root_ / "www/escape");
