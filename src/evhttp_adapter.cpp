@@ -62,6 +62,14 @@ Request make_request(evhttp_request* req) {
     request.method = method_name(evhttp_request_get_command(req));
     request.version_major = static_cast<unsigned char>(req->major);
     request.version_minor = static_cast<unsigned char>(req->minor);
+    // evhttp writes our status line with the request's version. RFC 9112 §2.3: we answer with
+    // the highest version we conform to, 1.1 (1.0 to a 1.0 client), whatever the client sent;
+    // `request` keeps the version as received so validation can refuse a major other than 1.
+    // evhttp reads the digits with "%d" into a char, so "HTTP/1.-1" arrives as minor -1.
+    if (req->major != 1 || (req->minor != 0 && req->minor != 1)) {
+        req->major = 1;
+        req->minor = 1;
+    }
     const char* target = evhttp_request_get_uri(req);
     request.target = target != nullptr ? target : "";
     if (const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req)) {

@@ -8,6 +8,8 @@
 namespace cgihost {
 
 // Copies what handlers need out of evhttp's request: method, version, target, headers, peer.
+// Also makes evhttp answer with HTTP/1.1, or HTTP/1.0 to a 1.0 client, whatever version the
+// request line named (RFC 9112 §2.3); the returned Request keeps the version as received.
 Request make_request(evhttp_request* req);
 
 // Fills request.local_addr/local_port from the connection's socket (a syscall, so only the

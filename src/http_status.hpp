@@ -29,6 +29,7 @@ inline constexpr int not_implemented = 501;
 inline constexpr int bad_gateway = 502;
 inline constexpr int service_unavailable = 503;
 inline constexpr int gateway_timeout = 504;
+inline constexpr int http_version_not_supported = 505;
 }  // namespace status
 
 // The RFC 9110 §15 reason phrase, or "Unknown" for codes it does not name.

@@ -49,6 +49,11 @@ uint64_t request_head_size(const Request& request) {
 }
 
 std::optional<Response> validate_request(const Request& request, const RequestLimits& limits) {
+    // RFC 9110 §15.6.6: we speak HTTP/1.x only. evhttp parses any "HTTP/d.d", so HTTP/0.1 or
+    // HTTP/2.0 arrive here; answering them as if they were 1.x gave malformed replies.
+    if (request.version_major != 1) {
+        return refuse(status::http_version_not_supported, "Only HTTP/1.x is supported.", true);
+    }
     if (request.target.size() > limits.max_uri_size) {
         return refuse(status::uri_too_long, "The request target is too long.", true);
     }

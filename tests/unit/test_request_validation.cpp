@@ -38,6 +38,12 @@ std::vector<ValidationCase> validation_cases() {
     absolute_form.path = "/x";  // evhttp gives the path of an absolute-form target
     Request asterisk = make_request("*", with_host());
     asterisk.method = "OPTIONS";
+    // Found by tests/fuzz/fuzz_request: "GET / HTTP/0.1" was answered "HTTP/0.1 200 OK".
+    Request http01 = make_request("/", with_host());
+    http01.version_major = 0;
+    Request http20 = make_request("/", with_host(), 0);
+    http20.version_major = 2;
+    Request http15 = make_request("/", with_host(), 5);
     return {
         {"plain GET", make_request("/index.html", with_host()), std::nullopt},
         {"GET with query", make_request("/a?b=c", with_host()), std::nullopt},
@@ -53,6 +59,9 @@ std::vector<ValidationCase> validation_cases() {
         {"two identical Host headers", make_request("/", with_host({{"Host", "example.org"}})), 400,
          true},
         {"HTTP/1.0 without Host", make_request("/", {}, 0), std::nullopt},
+        {"HTTP/0.1", http01, 505, true},
+        {"HTTP/2.0 in an HTTP/1 request line", http20, 505, true},
+        {"HTTP/1.5 is served as HTTP/1.1", http15, std::nullopt},
         {"HTTP/1.0 with two Host headers", make_request("/", {{"Host", "a"}, {"Host", "b"}}, 0),
          400, true},
         {"Transfer-Encoding with Content-Length",
