@@ -572,9 +572,12 @@ TEST_F(CgiScriptFailure, StopsAForkBombAtTheProcessLimitAndKeepsServing) {
     auto lines = fetch_lines("/cgi-bin/t?pgid&fork-bomb=" + std::to_string(kForkAttempts));
     const pid_t group = std::atoi(lines["pgid"].c_str());
     ASSERT_GT(group, 0);
+    // The limit leaves room for about kHeadroom forks; without it all of them succeed.
     const int forked = std::atoi(lines["forked"].c_str());
-    EXPECT_LT(forked, limit) << "RLIMIT_NPROC did not hold";
-    EXPECT_GE(std::atoi(lines["failed"].c_str()), kForkAttempts - limit);
+    RecordProperty("forked", forked);
+    RecordProperty("nproc_limit", limit);
+    EXPECT_LT(forked, kForkAttempts / 4) << "RLIMIT_NPROC did not hold (limit " << limit << ")";
+    EXPECT_EQ(std::atoi(lines["failed"].c_str()), kForkAttempts - forked);
 
     // While the bomb's children still sleep, the server itself is untouched by the limit.
     auto page = get("/index.html");
