@@ -8,8 +8,9 @@
 //   - a file is never half there: it is written to a temporary file in the same directory,
 //     fsync'ed, and only then linked under its final name, and link(2) refuses to replace an
 //     existing file, so a second "report.pdf" becomes "report-1.pdf" instead of overwriting;
-//   - when anything fails (a full disk is 507, another write error 500) every file of this
-//     request is removed again, and a SIGTERM from the server removes the temporary file too.
+//   - when anything fails (a full disk or a file-size limit is 507, another write error 500)
+//     every file of this request is removed again, and a SIGTERM from the server removes the
+//     temporary file too.
 // Each stored file is reported with its size, type and SHA-256 (support/sha256.hpp).
 #include <cgicc/Cgicc.h>
 #include <cgicc/HTTPContentHeader.h>
@@ -49,12 +50,13 @@ constexpr size_t kWriteBlock = 1024 * 1024;  // hashed and written a block at a 
 
 using samples::RequestError;
 
-// A file that could not be stored: the server's fault, so a 5xx, and 507 when the disk is full.
+// A file that could not be stored: the server's fault, so a 5xx, and 507 when there is no room:
+// a full disk, a quota, or RLIMIT_FSIZE (EFBIG), which is a disk that is full for us.
 class StorageError : public std::runtime_error {
   public:
     StorageError(int error_number, const std::string& what)
         : std::runtime_error(what + ": " + std::strerror(error_number)),
-          disk_full_(error_number == ENOSPC || error_number == EDQUOT) {}
+          disk_full_(error_number == ENOSPC || error_number == EDQUOT || error_number == EFBIG) {}
     bool disk_full() const { return disk_full_; }
 
   private:
@@ -452,6 +454,9 @@ void handle_upload() {
 
 int main() {
     install_cleanup_handler();
+    // Writing past RLIMIT_FSIZE raises SIGXFSZ, whose default action kills us before we could
+    // remove the temporary file or answer; ignored, the write fails with EFBIG instead.
+    signal(SIGXFSZ, SIG_IGN);
     try {
         handle_upload();
     } catch (const RequestError& error) {

@@ -45,6 +45,8 @@
 //   grandchild-detached=S  the same, but the child's stdin/stdout/stderr are /dev/null
 //   fork-bomb=N         tries N forks of children that sleep 5 s on /dev/null stdio; writes
 //                       `forked=<k>` and `failed=<m>`; never waits for them
+//   ignore-sigterm      SIGTERM ignored from now on, so only SIGKILL stops the program
+//   spin                a busy loop that never ends and never writes
 //   crash               raise(SIGSEGV) with the default action
 //   abort               abort()
 //   exit=N              _exit(N) at once
@@ -453,6 +455,15 @@ const Action kActions[] = {
     {"grandchild", run_grandchild},
     {"grandchild-detached", run_grandchild_detached},
     {"fork-bomb", run_fork_bomb},
+    {"ignore-sigterm", [](Script&, const std::string&) { signal(SIGTERM, SIG_IGN); }},
+    {"spin",
+     [](Script&, const std::string&) {
+         // A volatile counter keeps the compiler from deleting the loop as having no effect.
+         volatile uint64_t turns = 0;
+         for (;;) {
+             turns = turns + 1;
+         }
+     }},
     {"crash", run_crash},
     {"abort", [](Script&, const std::string&) { abort(); }},
     {"exit", [](Script&, const std::string& v) { _exit(std::atoi(v.c_str())); }},

@@ -1,12 +1,15 @@
 // Scripts and clients behaving badly, against the real binary: request bodies the script reads
-// late, early or never; stderr floods; silence, slowness and too many scripts; clients that
-// leave or stop reading; and, after all of it, no zombie and no leaked descriptor.
+// late, early or never; scripts that crash, spin or fork-bomb; stderr floods; silence, slowness
+// and too many scripts; clients that leave or stop reading; and, after all of it, no zombie and
+// no leaked descriptor.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -126,6 +129,143 @@ TEST_F(CgiRequestBody, AnswersAScriptThatNeverReadsA16MiBBody) {
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, "ok");
     EXPECT_LT(seconds_since(started), 10.0);
+}
+
+// ---- Scripts that fail ---------------------------------------------------------------------
+
+class CgiScriptFailure : public CgiTest {};
+
+// A script that dies before its header block ended gave no response the server could pass on:
+// RFC 3875 §6.3 leaves that to the server, and a gateway's answer is 502.
+TEST_F(CgiScriptFailure, AnswersAScriptThatDiesBeforeItsHeadersWith502AndServesTheNext) {
+    start();
+    for (const char* action : {"crash", "abort", "exit=1", "no-output"}) {
+        SCOPED_TRACE(action);
+        HttpConnection connection(port());
+        connection.send_raw(get_request(std::string("/cgi-bin/t?") + action));
+        auto response = connection.read_response(false, std::chrono::seconds(10));
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->status, 502);
+        EXPECT_EQ(response->header("Content-Type").rfind("text/html", 0), 0u);
+        if (response->header("Connection") != "close") {
+            connection.send_raw(get_request("/cgi-bin/t?body=next"));
+            auto next = connection.read_response(false, std::chrono::seconds(10));
+            ASSERT_TRUE(next) << "the connection did not survive";
+            EXPECT_EQ(next->status, 200);
+            EXPECT_EQ(next->body, "next");
+        }
+    }
+    EXPECT_TRUE(all_children_gone(2000ms));
+    EXPECT_EQ(count_zombie_children(server_->pid()), 0);
+}
+
+// After the head went out the status cannot change: the client gets what the script wrote,
+// the crash is logged, and the process is reaped.
+// TODO(cgi_session): stdout's EOF comes before the exit status, so the chunked body still ends
+// cleanly; a crash after the head should cut the connection as a timeout does.
+TEST_F(CgiScriptFailure, PassesOnWhatAScriptWroteBeforeItCrashedAndLogsTheCrash) {
+    start();
+    auto raw = split_raw_response(exchange_raw(
+        "GET /cgi-bin/t?body=partial&crash HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    EXPECT_EQ(raw.head.rfind("HTTP/1.1 200", 0), 0u) << raw.head;
+    EXPECT_EQ(dechunk(raw.body).payload, "partial");
+    EXPECT_TRUE(error_log_contains("killed by signal " + std::to_string(SIGSEGV)))
+        << server_->error_log();
+    EXPECT_TRUE(all_children_gone(2000ms));
+}
+
+// The busy loop ignores SIGTERM, so only the SIGKILL after the grace period can end it.
+TEST_F(CgiScriptFailure, AnswersABusyLoopThatIgnoresSigtermWith504AndKillsIt) {
+    start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
+    HttpConnection connection(port());
+    connection.send_raw(get_request("/cgi-bin/t?ignore-sigterm&spin"));
+    std::vector<pid_t> children;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            children = child_processes(server_->pid());
+            return children.size() == 1;
+        },
+        10000ms))
+        << "the script never started";
+    auto started = std::chrono::steady_clock::now();
+    const pid_t script = children.front();
+    auto response = connection.read_response(false, std::chrono::seconds(10));
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 504);
+    EXPECT_LT(seconds_since(started), 3.0);  // 1 s of silence, with room for a loaded machine
+    EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 5000ms))
+        << "the script outlived SIGTERM and the grace period";
+    EXPECT_TRUE(all_children_gone(2000ms));
+    EXPECT_EQ(count_zombie_children(server_->pid()), 0);
+}
+
+// The tasks (threads included) of one real uid: what RLIMIT_NPROC counts.
+int count_tasks_of_user(uid_t uid) {
+    int tasks = 0;
+    std::error_code error;
+    for (auto it = std::filesystem::directory_iterator("/proc", error);
+         !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+        std::ifstream status(it->path() / "status");
+        bool owned = false;
+        for (std::string line; std::getline(status, line);) {
+            if (line.rfind("Uid:", 0) == 0) owned = std::stoul(line.substr(4)) == uid;
+            if (line.rfind("Threads:", 0) == 0 && owned) tasks += std::stoi(line.substr(8));
+        }
+    }
+    return tasks;
+}
+
+// Root is exempt from RLIMIT_NPROC, so when the tests run as root the server runs as a uid that
+// owns no other process (setpriv, from util-linux, as any init system or container would drop
+// privileges). Otherwise it runs as us, and the limit leaves room for what we already run.
+TEST_F(CgiScriptFailure, StopsAForkBombAtTheProcessLimitAndKeepsServing) {
+    constexpr uid_t kUnprivilegedUid = 64123;  // unused by anything else on a test machine
+    constexpr int kForkAttempts = 200;
+    constexpr int kHeadroom = 20;  // the server's threads, the script, a few children
+    const bool as_root = ::geteuid() == 0;
+    const uid_t uid = as_root ? kUnprivilegedUid : ::geteuid();
+    ASSERT_TRUE(!as_root || count_tasks_of_user(uid) == 0) << "uid " << uid << " is in use";
+    std::vector<std::string> launcher;
+    auto logs = site_ / "logs";
+    std::filesystem::create_directories(logs);
+    if (as_root) {
+        std::string id = std::to_string(uid);
+        launcher = {"setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups", "--"};
+        std::filesystem::permissions(site_.path(), std::filesystem::perms(0755));
+        ASSERT_EQ(::chown(logs.c_str(), uid, uid), 0);
+    }
+    // The server's own tasks count too: measure them once it runs, then size the limit.
+    auto start_with_limit = [&](int limit) {
+        std::vector<std::string> args{"--docroot",          docroot().string(),
+                                      "--cgi-dir",          cgi_dir().string(),
+                                      "--error-log",        (logs / "error.log").string(),
+                                      "--access-log",       (logs / "access.log").string(),
+                                      "--cgi-rlimit-nproc", std::to_string(limit)};
+        server_.reset();
+        server_ = std::make_unique<TestServer>(args, true, launcher);
+    };
+    const int limit = count_tasks_of_user(uid) + kHeadroom + (as_root ? 8 : 0);
+    start_with_limit(limit);
+
+    auto lines = fetch_lines("/cgi-bin/t?pgid&fork-bomb=" + std::to_string(kForkAttempts));
+    const pid_t group = std::atoi(lines["pgid"].c_str());
+    ASSERT_GT(group, 0);
+    // The limit leaves room for about kHeadroom forks; without it all of them succeed.
+    const int forked = std::atoi(lines["forked"].c_str());
+    RecordProperty("forked", forked);
+    RecordProperty("nproc_limit", limit);
+    EXPECT_LT(forked, kForkAttempts / 4) << "RLIMIT_NPROC did not hold (limit " << limit << ")";
+    EXPECT_EQ(std::atoi(lines["failed"].c_str()), kForkAttempts - forked);
+
+    // While the bomb's children still sleep, the server itself is untouched by the limit.
+    auto page = get("/index.html");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    auto next = get("/cgi-bin/t?body=still-here");
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->status, 200);
+    EXPECT_EQ(next->body, "still-here");
+    ::kill(-group, SIGKILL);  // the sleepers we caused, by their process group
 }
 
 // ---- The script's stderr ---------------------------------------------------------------------
@@ -309,6 +449,64 @@ TEST_F(CgiClientGone, StopsEveryProcessOfTheScriptsGroupWhenTheClientDisconnects
     if (is_running(grandchild)) ::kill(grandchild, SIGKILL);  // our own leftover
 }
 
+// The body is read in full before the script starts (evhttp), so a client that leaves halfway
+// through costs nothing: no script, no descriptor, and the next request is served.
+TEST_F(CgiClientGone, NeverRunsTheScriptWhenTheClientLeavesMidBody) {
+    start();
+    auto control = http_request(port(), "POST", "/cgi-bin/t?body-sha256", {}, make_body(kMiB));
+    ASSERT_TRUE(control);
+    ASSERT_TRUE(all_children_gone(2000ms));
+    std::this_thread::sleep_for(200ms);
+    const int baseline = count_open_fds(server_->pid());
+
+    auto marker = site_ / "ran";
+    for (int round = 0; round < 5; ++round) {
+        HttpConnection connection(port());
+        connection.send_raw("POST /cgi-bin/t?touch=" + encode_query(marker.string()) +
+                            " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(16 * kMiB) +
+                            "\r\n\r\n" + make_body(kMiB));
+        std::this_thread::sleep_for(100ms);
+        connection.close();
+    }
+    std::this_thread::sleep_for(500ms);
+    EXPECT_FALSE(std::filesystem::exists(marker)) << "a script ran on a truncated body";
+    EXPECT_TRUE(child_processes(server_->pid()).empty());
+    EXPECT_TRUE(wait_until([&] { return count_open_fds(server_->pid()) == baseline; }, 3000ms))
+        << count_open_fds(server_->pid()) << " descriptors open, " << baseline << " before";
+    auto next = http_request(port(), "POST", "/cgi-bin/t?echo-body", {}, "whole");
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->body, "whole");
+}
+
+TEST_F(CgiClientGone, ReapsTheScriptAndFreesItsDescriptorsWhenTheClientLeavesMidResponse) {
+    start({"--cgi-kill-grace", "0.5"});
+    ASSERT_TRUE(get("/cgi-bin/t?bytes=1M"));
+    ASSERT_TRUE(all_children_gone(2000ms));
+    std::this_thread::sleep_for(200ms);
+    const pid_t server = server_->pid();
+    const int baseline = count_open_fds(server);
+
+    for (int round = 0; round < 5; ++round) {
+        SCOPED_TRACE(round);
+        HttpConnection connection(port());
+        connection.send_raw(get_request(round % 2 ? "/cgi-bin/t?forever"
+                                                  : "/cgi-bin/t?chunk=1K&delay-ms=10&bytes=1G"));
+        std::string received;
+        ASSERT_TRUE(read_until(
+            connection.fd(), received,
+            [](const std::string& text) { return text.size() >= 64 * 1024; }, 5000ms));
+        std::vector<pid_t> children = child_processes(server);
+        ASSERT_EQ(children.size(), 1u);
+        connection.close();
+        EXPECT_TRUE(wait_until([&] { return !is_running(children.front()); }, 3000ms));
+    }
+    EXPECT_TRUE(wait_until(
+        [&] { return count_zombie_children(server) == 0 && child_processes(server).empty(); },
+        3000ms));
+    EXPECT_TRUE(wait_until([&] { return count_open_fds(server) == baseline; }, 3000ms))
+        << count_open_fds(server) << " descriptors open, " << baseline << " before";
+}
+
 // ---- Reaping ---------------------------------------------------------------------------------
 
 class CgiReaping : public CgiTest {};
@@ -420,6 +618,39 @@ TEST_F(CgiBackpressure, KeepsMemoryFlatWhileTheClientReadsNothing) {
     connection.close();
     EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 3000ms));
     EXPECT_TRUE(all_children_gone(3000ms));
+}
+
+// Backpressure stops reading the script's stdout, so the script blocks in write(2); both of its
+// deadlines still run and end it, and the server never buffers what the client did not take.
+TEST_F(CgiBackpressure, StopsAScriptWritingForeverToANonReadingClientAtEitherTimeout) {
+    for (const char* deadline : {"--cgi-timeout", "--cgi-max-time"}) {
+        SCOPED_TRACE(deadline);
+        start({deadline, "3", "--cgi-kill-grace", "0.5"});
+        ASSERT_TRUE(get("/cgi-bin/t?bytes=1M"));  // warm-up: buffers of a normal response
+        const int64_t rss_before = static_cast<int64_t>(resident_bytes(server_->pid()));
+        HttpConnection connection(port());
+        auto started = std::chrono::steady_clock::now();
+        connection.send_raw("GET /cgi-bin/t?forever HTTP/1.0\r\n\r\n");
+        std::vector<pid_t> children;
+        ASSERT_TRUE(wait_until(
+            [&] {
+                children = child_processes(server_->pid());
+                return children.size() == 1;
+            },
+            1000ms));
+        const pid_t script = children.front();
+        std::this_thread::sleep_for(1000ms);
+        ASSERT_TRUE(is_running(script)) << "stopped before its deadline";
+        const int64_t rss_after = static_cast<int64_t>(resident_bytes(server_->pid()));
+        EXPECT_LT(rss_after - rss_before, static_cast<int64_t>(16 * kMiB))
+            << rss_before << " -> " << rss_after;
+        EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 5000ms))
+            << "the script ran on past its deadline";
+        EXPECT_LT(seconds_since(started), 6.0);  // 3 s and the grace, with room for load
+        RecordProperty(std::string(deadline + 2) + "_rss_growth_bytes",
+                       std::to_string(rss_after - rss_before));
+        EXPECT_TRUE(all_children_gone(2000ms));
+    }
 }
 
 class CgiConcurrency : public CgiTest {};

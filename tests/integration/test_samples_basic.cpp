@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -455,6 +456,24 @@ TEST_F(SamplesBasic, RedirectToClientSends302WithAnAbsoluteLocation) {
     EXPECT_EQ(response.header("Location"),
               "http://127.0.0.1:" + std::to_string(port()) + "/cgi-bin/hello");
     EXPECT_THAT(response.body, HasSubstr("/cgi-bin/hello"));
+}
+
+// The Location is built from user input (the Host header, through SERVER_NAME): a hostile Host
+// is refused (400) or left out of SERVER_NAME, and never splits the response (RFC 3875 §4.1.14).
+TEST_F(SamplesBasic, RedirectNeverLetsAHostileHostForgeAHeader) {
+    for (const char* host : {"evil.example%0d%0aSet-Cookie:+x=1", "evil.example\rSet-Cookie: x=1",
+                             "evil.example Set-Cookie: x=1", "evil.example\x0bSet-Cookie: x=1"}) {
+        SCOPED_TRACE(host);
+        HttpConnection connection(port());
+        connection.send_raw(std::string("GET /cgi-bin/redirect?to=client HTTP/1.1\r\nHost: ") +
+                            host + "\r\nConnection: close\r\n\r\n");
+        auto response = connection.read_response(false, std::chrono::seconds(10));
+        ASSERT_TRUE(response);
+        EXPECT_TRUE(response->status == 302 || response->status == 400) << response->status;
+        EXPECT_FALSE(response->has_header("Set-Cookie"));
+        EXPECT_THAT(response->header("Location"), Not(HasSubstr("Set-Cookie")));
+        EXPECT_THAT(response->header("Location"), Not(HasSubstr("evil")));
+    }
 }
 
 TEST_F(SamplesBasic, RedirectLocallyServesHellosPageInItsPlace) {

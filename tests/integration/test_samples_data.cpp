@@ -6,18 +6,22 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -455,6 +459,81 @@ TEST_F(SamplesData, AnUploadStoppedWhileWritingLeavesNothing) {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
     EXPECT_TRUE(files_in_uploads().empty());
+}
+
+// The processes whose parent is `parent`, zombies included.
+int count_children(pid_t parent) {
+    int children = 0;
+    std::error_code error;
+    for (auto it = std::filesystem::directory_iterator("/proc", error);
+         !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+        std::ifstream stat(it->path() / "stat");
+        std::string line;
+        if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
+        std::istringstream rest(line.substr(line.rfind(')') + 2));
+        char state = 0;
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        children += ppid == parent;
+    }
+    return children;
+}
+
+// Through the server this time: a client that leaves halfway through the body never starts
+// the program, and one that leaves after sending it all has it stopped wherever it is. Either
+// way a file is stored whole or not at all.
+TEST_F(SamplesData, AClientThatLeavesMidUploadLeavesNoPartialFile) {
+    const std::string data = pseudo_random_bytes(32 * kMiB, 5);
+    const std::string body = multipart_body({file_part("big.bin", data)});
+    const std::string head = std::string("POST /cgi-bin/upload HTTP/1.1\r\nHost: x\r\n") +
+                             "Content-Type: multipart/form-data; boundary=" + kBoundary +
+                             "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    {
+        HttpConnection connection(server_->port());
+        connection.send_raw(head + body.substr(0, body.size() / 2));
+        std::this_thread::sleep_for(200ms);
+    }
+    for (int delay_ms : {0, 50, 150, 400}) {
+        HttpConnection connection(server_->port());
+        connection.send_raw(head + body);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    }
+    auto deadline = Clock::now() + 10s;
+    while (count_children(server_->pid()) > 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(count_children(server_->pid()), 0);
+    expect_no_temporary_files();
+    for (const std::string& name : files_in_uploads()) {
+        SCOPED_TRACE(name);
+        EXPECT_EQ(sha256_hex(read_file(uploads() / name)), sha256_hex(data)) << "a partial file";
+    }
+    expect_round_trip("after.bin", "still works");
+}
+
+// RLIMIT_FSIZE stands in for a full disk: set on the running server (prlimit), it is inherited
+// by every script the server starts, and it needs no tmpfs or mount privilege here or in CI.
+TEST_F(SamplesData, AFullDiskIs507AndLeavesNothingWhileOtherRequestsGoOn) {
+    constexpr rlim_t kRoom = kMiB;
+    const rlimit limit{kRoom, kRoom};
+    ASSERT_EQ(::prlimit(server_->pid(), RLIMIT_FSIZE, &limit, nullptr), 0) << std::strerror(errno);
+
+    HttpResponse full = upload({file_part("big.bin", pseudo_random_bytes(4 * kMiB, 7))});
+    EXPECT_EQ(full.status, 507) << full.body;
+    EXPECT_EQ(full.header("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_THAT(full.body, HasSubstr("no room"));
+    EXPECT_TRUE(files_in_uploads().empty());
+
+    // The first file fits and the second does not: the first is removed again.
+    HttpResponse second = upload(
+        {file_part("small.bin", "s"), file_part("big2.bin", pseudo_random_bytes(2 * kMiB, 8))});
+    EXPECT_EQ(second.status, 507) << second.body;
+    EXPECT_TRUE(files_in_uploads().empty());
+
+    // Everything else goes on: a file that fits, the listing, a static page.
+    expect_round_trip("fits.bin", pseudo_random_bytes(100 * 1024, 9));
+    EXPECT_EQ(get("/").status, 200);
+    EXPECT_EQ(files_in_uploads(), std::set<std::string>{"fits.bin"});
 }
 
 TEST_F(SamplesData, AnUploadWithoutAFileIs400AndAGetIs405) {

@@ -38,7 +38,8 @@ bool has_arg(const std::vector<std::string>& args, const std::string& flag) {
 }
 
 // Spawns cgihost with stdout and stderr on pipes; returns the pid.
-pid_t spawn_cgihost(const std::vector<std::string>& args, int& out_fd, int& err_fd) {
+pid_t spawn_cgihost(const std::vector<std::string>& args, const std::vector<std::string>& launcher,
+                    int& out_fd, int& err_fd) {
     int out[2];
     int err[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
@@ -49,13 +50,15 @@ pid_t spawn_cgihost(const std::vector<std::string>& args, int& out_fd, int& err_
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
     std::string binary = cgihost_binary();
-    std::vector<char*> argv{binary.data()};
-    std::vector<std::string> copies(args);
+    std::vector<std::string> copies(launcher);
+    copies.push_back(binary);
+    copies.insert(copies.end(), args.begin(), args.end());
+    std::vector<char*> argv;
     for (auto& arg : copies)
         argv.push_back(arg.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
-    int rc = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+    int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     ::close(err[1]);
@@ -139,7 +142,8 @@ std::string test_cgi_binary() {
     return required_env("CGIHOST_TEST_CGI");
 }
 
-TestServer::TestServer(std::vector<std::string> args, bool add_listen) {
+TestServer::TestServer(std::vector<std::string> args, bool add_listen,
+                       const std::vector<std::string>& launcher) {
     if (add_listen && !has_arg(args, "--listen")) {
         args.insert(args.end(), {"--listen", "127.0.0.1:0"});
     }
@@ -152,7 +156,7 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen) {
     if (!has_arg(args, "--threads")) args.insert(args.end(), {"--threads", "2"});
     int out_fd = -1;
     int err_fd = -1;
-    pid_ = spawn_cgihost(args, out_fd, err_fd);
+    pid_ = spawn_cgihost(args, launcher, out_fd, err_fd);
     std::string out;
     auto deadline = Clock::now() + std::chrono::seconds(20);
     // "cgihost: listening on http://127.0.0.1:PORT/" or "... http://[::1]:PORT/".
@@ -202,7 +206,7 @@ std::string TestServer::access_log() const {
 ProcessResult run_cgihost(const std::vector<std::string>& args, double timeout_seconds) {
     int out_fd = -1;
     int err_fd = -1;
-    pid_t pid = spawn_cgihost(args, out_fd, err_fd);
+    pid_t pid = spawn_cgihost(args, {}, out_fd, err_fd);
     auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                        std::chrono::duration<double>(timeout_seconds));
     ProcessResult result;

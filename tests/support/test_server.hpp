@@ -38,8 +38,10 @@ std::string test_cgi_binary();  // the scriptable test CGI, for the CGI tests
 class TestServer {
   public:
     // Runs cgihost with `args` plus --listen 127.0.0.1:0 (unless args has --listen) and logs
-    // into a private directory; waits until it prints its bound port.
-    explicit TestServer(std::vector<std::string> args, bool add_listen = true);
+    // into a private directory; waits until it prints its bound port. A `launcher` (e.g.
+    // setpriv and its options) runs cgihost in its place and must exec it, keeping the pid.
+    explicit TestServer(std::vector<std::string> args, bool add_listen = true,
+                        const std::vector<std::string>& launcher = {});
     ~TestServer();
     TestServer(const TestServer&) = delete;
     TestServer& operator=(const TestServer&) = delete;
