@@ -42,42 +42,67 @@ std::string_view trim_whitespace(std::string_view text) {
     return text;
 }
 
-// An envp under construction. RFC 3875 §4.1: meta-variable names are case-insensitive and no two
-// may differ in case only, so a later set() with the same name (ignoring case) replaces the
-// earlier entry in place — name spelling included — instead of adding a second one.
+// An envp under construction: "NAME=value" strings, each built with one allocation.
+// RFC 3875 §4.1: meta-variable names are case-insensitive and no two may differ in case only.
+// The names the server derives are distinct by construction — the RFC and extra names are
+// fixed and differ, no fixed name starts with "HTTP_", and add_header_variables merges
+// repeated headers first — so those are simply added. Only the administrator's names (PATH,
+// pass, set) may repeat one of them, and set() replaces that entry in place, name spelling
+// included; a linear search is fine for the few configured names.
 class EnvironmentBuilder {
   public:
-    void set(std::string_view name, std::string_view value) {
-        // A name with '=' or NUL would be split or cut short by the script's libc: drop it.
-        if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != name.npos) return;
-        // envp strings end at the first NUL, so a NUL inside a value would silently truncate
-        // it; remove those bytes rather than let a client choose where a value ends.
-        std::string clean(value);
-        std::erase(clean, '\0');
-        auto [slot, inserted] = index_.try_emplace(to_upper_ascii(name), entries_.size());
-        if (inserted) {
-            entries_.emplace_back(std::string(name), std::move(clean));
-        } else {
-            entries_[slot->second] = {std::string(name), std::move(clean)};
-        }
+    explicit EnvironmentBuilder(size_t expected_entries) { entries_.reserve(expected_entries); }
+
+    void add(std::string_view name, std::string_view value) {
+        if (!is_valid_name(name)) return;
+        entries_.push_back(make_entry(name, value));
     }
 
-    std::vector<std::string> take_envp() {
-        std::vector<std::string> envp;
-        envp.reserve(entries_.size());
-        for (auto& [name, value] : entries_)
-            envp.push_back(std::move(name.append("=").append(value)));
-        return envp;
+    void set(std::string_view name, std::string_view value) {
+        if (!is_valid_name(name)) return;
+        for (std::string& entry : entries_) {
+            bool same_name =
+                entry.size() > name.size() && entry[name.size()] == '=' &&
+                equals_ignore_case(std::string_view(entry).substr(0, name.size()), name);
+            if (same_name) {
+                entry = make_entry(name, value);
+                return;
+            }
+        }
+        entries_.push_back(make_entry(name, value));
     }
+
+    std::vector<std::string> take_envp() { return std::move(entries_); }
 
   private:
-    std::vector<std::pair<std::string, std::string>> entries_;
-    std::unordered_map<std::string, size_t> index_;  // upper-cased name -> slot in entries_
+    // A name with '=' or NUL would be split or cut short by the script's libc: it is dropped.
+    static bool is_valid_name(std::string_view name) {
+        return !name.empty() && name.find_first_of(std::string_view("=\0", 2)) == name.npos;
+    }
+
+    // envp strings end at the first NUL, so a NUL inside a value would silently truncate it;
+    // those bytes are removed rather than let a client choose where a value ends.
+    static std::string make_entry(std::string_view name, std::string_view value) {
+        std::string entry;
+        entry.reserve(name.size() + 1 + value.size());
+        entry.append(name).append(1, '=').append(value);
+        if (value.find('\0') != value.npos) {
+            entry.erase(std::remove(entry.begin() + static_cast<std::ptrdiff_t>(name.size()) + 1,
+                                    entry.end(), '\0'),
+                        entry.end());
+        }
+        return entry;
+    }
+
+    std::vector<std::string> entries_;
 };
 
 std::string bracket_if_ipv6(std::string_view address) {
     if (address.find(':') == address.npos) return std::string(address);
-    return "[" + std::string(address) + "]";
+    std::string bracketed;
+    bracketed.reserve(address.size() + 2);
+    bracketed.append(1, '[').append(address).append(1, ']');
+    return bracketed;
 }
 
 // RFC 3875 §4.1.14: SERVER_NAME is a hostname (RFC 1034 letters, digits, '-', '.'; we also
@@ -140,31 +165,31 @@ std::string path_translated_for(const CgiRequestInfo& request) {
 
 void add_rfc3875_variables(EnvironmentBuilder& env, const CgiRequestInfo& request,
                            const CgiEnvironmentConfig& config) {
-    if (!request.auth_type.empty()) env.set("AUTH_TYPE", request.auth_type);  // §4.1.1
+    if (!request.auth_type.empty()) env.add("AUTH_TYPE", request.auth_type);  // §4.1.1
     // §4.1.2: only when a body was attached; a bodyless GET gets no CONTENT_LENGTH at all. The
     // value is the de-chunked length, since the script reads exactly that many bytes.
-    if (request.has_body) env.set("CONTENT_LENGTH", std::to_string(request.content_length));
+    if (request.has_body) env.add("CONTENT_LENGTH", std::to_string(request.content_length));
     // §4.1.3: the server MUST set CONTENT_TYPE when the request carried one (first one wins).
     const std::string* content_type = find_header(request.headers, "Content-Type");
-    if (content_type && !content_type->empty()) env.set("CONTENT_TYPE", *content_type);
-    env.set("GATEWAY_INTERFACE", "CGI/1.1");  // §4.1.4
+    if (content_type && !content_type->empty()) env.add("CONTENT_TYPE", *content_type);
+    env.add("GATEWAY_INTERFACE", "CGI/1.1");  // §4.1.4
     if (!request.path_info.empty()) {
-        env.set("PATH_INFO", request.path_info);                   // §4.1.5
-        env.set("PATH_TRANSLATED", path_translated_for(request));  // §4.1.6
+        env.add("PATH_INFO", request.path_info);                   // §4.1.5
+        env.add("PATH_TRANSLATED", path_translated_for(request));  // §4.1.6
     }
-    env.set("QUERY_STRING", request.query_string);  // §4.1.7: MUST be set, "" when absent
-    env.set("REMOTE_ADDR", request.remote_addr);    // §4.1.8
+    env.add("QUERY_STRING", request.query_string);  // §4.1.7: MUST be set, "" when absent
+    env.add("REMOTE_ADDR", request.remote_addr);    // §4.1.8
     // §4.1.9: no reverse DNS (slow, and spoofable); the RFC lets REMOTE_ADDR stand in.
-    env.set("REMOTE_HOST", request.remote_addr);
+    env.add("REMOTE_HOST", request.remote_addr);
     // §4.1.10 REMOTE_IDENT is never set: we do not run ident (RFC 1413) lookups.
-    if (!request.remote_user.empty()) env.set("REMOTE_USER", request.remote_user);  // §4.1.11
-    env.set("REQUEST_METHOD", request.method);                                      // §4.1.12
-    env.set("SCRIPT_NAME", request.script_name);                                    // §4.1.13
-    env.set("SERVER_NAME", server_name_for(request));                               // §4.1.14
+    if (!request.remote_user.empty()) env.add("REMOTE_USER", request.remote_user);  // §4.1.11
+    env.add("REQUEST_METHOD", request.method);                                      // §4.1.12
+    env.add("SCRIPT_NAME", request.script_name);                                    // §4.1.13
+    env.add("SERVER_NAME", server_name_for(request));                               // §4.1.14
     // §4.1.15: the port the connection arrived on, always — even the default 80 or 443.
-    env.set("SERVER_PORT", std::to_string(request.server_port));
-    env.set("SERVER_PROTOCOL", request.protocol);        // §4.1.16
-    env.set("SERVER_SOFTWARE", config.server_software);  // §4.1.17
+    env.add("SERVER_PORT", std::to_string(request.server_port));
+    env.add("SERVER_PROTOCOL", request.protocol);        // §4.1.16
+    env.add("SERVER_SOFTWARE", config.server_software);  // §4.1.17
 }
 
 // RFC 3875 §4.1.18: the HTTP_* name for a request header, or nullopt when it must not be passed.
@@ -199,35 +224,38 @@ std::optional<std::string> header_variable_name(std::string_view header,
 void add_header_variables(EnvironmentBuilder& env, const CgiRequestInfo& request,
                           const CgiEnvironmentConfig& config) {
     std::vector<std::pair<std::string, std::string>> joined;  // in first-arrival order
-    std::unordered_map<std::string, size_t> slot_of;
+    // No reallocation can happen, so the keys may view the names stored in `joined`.
+    joined.reserve(request.headers.size());
+    std::unordered_map<std::string_view, size_t> slot_of;
     for (const auto& [header, value] : request.headers) {
         auto name = header_variable_name(header, config);
         if (!name) continue;
-        auto [slot, inserted] = slot_of.try_emplace(*name, joined.size());
-        if (inserted) {
+        auto found = slot_of.find(*name);
+        if (found == slot_of.end()) {
             joined.emplace_back(std::move(*name), value);
+            slot_of.emplace(joined.back().first, joined.size() - 1);
             continue;
         }
-        std::string& combined = joined[slot->second].second;
+        std::string& combined = joined[found->second].second;
         combined += equals_ignore_case(header, "Cookie") ? "; " : ", ";
         combined += value;
     }
     for (const auto& [name, value] : joined)
-        env.set(name, value);
+        env.add(name, value);
 }
 
 // Not in RFC 3875 but expected by real scripts (Apache's names, which PHP and most frameworks
 // read). §4.1 asks extensions to use an "X_" prefix; compatibility wins here.
 void add_extra_variables(EnvironmentBuilder& env, const CgiRequestInfo& request) {
-    env.set("REQUEST_URI", request.request_uri);
-    env.set("SCRIPT_FILENAME", request.script_filename);
-    env.set("DOCUMENT_ROOT", request.document_root);
-    env.set("REMOTE_PORT", std::to_string(request.remote_port));
-    env.set("SERVER_ADDR", request.server_addr);
-    env.set("REQUEST_SCHEME", request.https ? "https" : "http");
-    if (request.https) env.set("HTTPS", "on");
+    env.add("REQUEST_URI", request.request_uri);
+    env.add("SCRIPT_FILENAME", request.script_filename);
+    env.add("DOCUMENT_ROOT", request.document_root);
+    env.add("REMOTE_PORT", std::to_string(request.remote_port));
+    env.add("SERVER_ADDR", request.server_addr);
+    env.add("REQUEST_SCHEME", request.https ? "https" : "http");
+    if (request.https) env.add("HTTPS", "on");
     // php-cgi's force-cgi-redirect refuses to run without it; it means "not a redirect".
-    env.set("REDIRECT_STATUS", "200");
+    env.add("REDIRECT_STATUS", "200");
 }
 
 // The administrator's additions, applied last so they override everything derived above.
@@ -247,7 +275,10 @@ void add_configured_variables(EnvironmentBuilder& env, const CgiEnvironmentConfi
 std::vector<std::string> build_cgi_environment(
     const CgiRequestInfo& request, const CgiEnvironmentConfig& config,
     const std::function<const char*(const char*)>& server_getenv) {
-    EnvironmentBuilder env;
+    // The fixed variables, one per header at most, and the configured ones.
+    constexpr size_t kFixedVariables = 24;
+    EnvironmentBuilder env(kFixedVariables + request.headers.size() + config.pass.size() +
+                           config.set.size() + 1);
     add_rfc3875_variables(env, request, config);
     add_header_variables(env, request, config);
     add_extra_variables(env, request);

@@ -55,6 +55,18 @@ CgiRequestInfo make_request_info(const Request& request, const Target& target,
     return info;
 }
 
+// The script's path is absolute and canonical ("/srv/cgi-bin/app"): its last '/' separates
+// the directory from the file name, with no std::filesystem::path parsing on every request.
+std::string_view file_name_of(std::string_view path) {
+    return path.substr(path.rfind('/') + 1);
+}
+
+std::string directory_of(std::string_view path) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string_view::npos) return {};
+    return std::string(path.substr(0, slash == 0 ? 1 : slash));  // "/app" lies in "/"
+}
+
 std::string format_seconds(double seconds) {
     char text[32];
     (void)std::snprintf(text, sizeof text, "%g s", seconds);
@@ -73,7 +85,7 @@ CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context, evhtt
       redirect_hops_(redirect_hops),
       body_(evbuffer_new()) {
     // RFC 3875 §5: a script whose name starts with "nph-" writes the whole HTTP response.
-    nph_ = std::filesystem::path(target_.file_path).filename().string().rfind("nph-", 0) == 0;
+    nph_ = file_name_of(target_.file_path).starts_with("nph-");
 }
 
 CgiSession::~CgiSession() {
@@ -133,7 +145,7 @@ std::string CgiSession::spawn() {
         spawn.program = target_.interpreter;
         spawn.argv.insert(spawn.argv.begin(), target_.interpreter);
     }
-    spawn.working_directory = std::filesystem::path(target_.file_path).parent_path().string();
+    spawn.working_directory = directory_of(target_.file_path);
     spawn.limits = cgi.limits;
     return spawn_cgi(spawn, process_);
 }

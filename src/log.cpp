@@ -32,13 +32,21 @@ void append_escaped(std::string& out, std::string_view text) {
     }
 }
 
+// Consecutive log lines nearly always share their second, and gmtime_r + strftime cost more
+// than the rest of the line; so each thread keeps the last second it formatted.
 std::string format_clf_time(int64_t unix_seconds) {
-    time_t t = unix_seconds;
-    struct tm tm {};
-    gmtime_r(&t, &tm);
-    char buf[40];
-    size_t n = strftime(buf, sizeof buf, "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
-    return std::string(buf, n);
+    thread_local int64_t cached_seconds = -1;
+    thread_local std::string cached_text;
+    if (unix_seconds != cached_seconds) {
+        time_t t = unix_seconds;
+        struct tm tm {};
+        gmtime_r(&t, &tm);
+        char buf[40];
+        size_t n = strftime(buf, sizeof buf, "[%d/%b/%Y:%H:%M:%S +0000]", &tm);
+        cached_text.assign(buf, n);
+        cached_seconds = unix_seconds;
+    }
+    return cached_text;
 }
 
 std::string format_error_time() {

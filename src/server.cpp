@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -44,6 +45,10 @@ std::string open_socket(const ListenAddress& address, sockaddr_storage& sa, sock
     int one = 1;
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    // evhttp sends a response's head and body in separate writes (writev, then sendfile or
+    // a chunk): with Nagle the second waits for the client's delayed ACK of the first,
+    // ~40 ms per response. Linux copies this option to every accepted socket.
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (sa.ss_family == AF_INET6)
         ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), len) != 0 ||

@@ -66,11 +66,33 @@ Probe probe_path(const std::string& path) {
     return probe;
 }
 
-std::string join_path(std::string_view directory, std::string_view name) {
-    std::string path(directory);
-    path += '/';
-    path += name;
-    return path;
+// realpath() asks the kernel about every component of a path, the root's own included. Below a
+// root that is already canonical, a relative path of plain segments ("/a/b", no "." or "..")
+// naming no symlink is its own canonical form, which one lstat() per segment proves. Any other
+// case — a symlink, an error, a file where a directory was asked for — goes through realpath(),
+// so the result and the errno are exactly those of probe_path(root + relative).
+Probe probe_below(const std::string& canonical_root, std::string_view relative) {
+    auto fall_back = [&] { return probe_path(canonical_root + std::string(relative)); };
+    Probe probe;
+    probe.canonical = canonical_root == "/" ? "" : canonical_root;
+    size_t start = 0;
+    while (start < relative.size()) {
+        if (relative[start] != '/') return fall_back();
+        size_t end = std::min(relative.find('/', start + 1), relative.size());
+        std::string_view segment = relative.substr(start + 1, end - start - 1);
+        if (segment.empty() && end == relative.size()) break;  // the trailing '/' of a directory
+        if (segment.empty() || segment == "." || segment == "..") return fall_back();
+        probe.canonical += '/';
+        probe.canonical += segment;
+        if (::lstat(probe.canonical.c_str(), &probe.info) != 0 || S_ISLNK(probe.info.st_mode)) {
+            return fall_back();
+        }
+        start = end;
+    }
+    if (probe.canonical.empty()) probe.canonical += '/';  // the root was "/" itself
+    if (start == 0 && ::lstat(probe.canonical.c_str(), &probe.info) != 0) return fall_back();
+    if (relative.ends_with('/') && !S_ISDIR(probe.info.st_mode)) return fall_back();  // ENOTDIR
+    return probe;
 }
 
 // Uses the effective ids (AT_EACCESS), which are the ones open() and execve() will be judged by.
@@ -181,7 +203,7 @@ Target resolve_directory(const ResolverConfig& config, std::string_view url_path
         return make_file_target(TargetKind::redirect_to_slash, url_path, directory);
     }
     for (const auto& index_name : config.index_files) {
-        Probe probe = probe_path(join_path(directory, index_name));
+        Probe probe = probe_below(directory, "/" + index_name);
         if (probe.error_number == ENOENT) continue;
         // The first index that exists decides, even when it cannot be served: falling through
         // to a listing would reveal what the index was meant to hide.
@@ -203,7 +225,7 @@ Target resolve_static(const ResolverConfig& config, const std::string& url_path)
         return make_target(TargetKind::not_found, url_path);
     }
     // Keeping a trailing '/' in the path makes the kernel answer ENOTDIR for "/file.txt/".
-    Probe probe = probe_path(config.docroot + url_path);
+    Probe probe = probe_below(config.docroot, url_path);
     if (!probe.ok()) return make_errno_target(url_path, probe.error_number);
     if (!is_static_location_allowed(config, probe.canonical)) {
         return make_target(TargetKind::forbidden, url_path);
@@ -220,10 +242,9 @@ bool is_cgi_request(const ResolverConfig& config, std::string_view url_path) {
     return url_path.size() == prefix.size() || url_path[prefix.size()] == '/';
 }
 
-// The script's file has been found at script_path; check what it really is before running it.
+// The script's file has been found; check what it really is before running it.
 Target finish_cgi(const ResolverConfig& config, std::string_view url_path,
-                  std::string_view script_name, const std::string& script_path) {
-    Probe probe = probe_path(script_path);
+                  std::string_view script_name, const Probe& probe) {
     if (!probe.ok()) return make_errno_target(url_path, probe.error_number);
     bool inside = is_same_or_inside(probe.canonical, config.cgi_dir);
     if ((!inside && !config.follow_symlinks_outside) || !S_ISREG(probe.info.st_mode)) {
@@ -244,20 +265,32 @@ Target finish_cgi(const ResolverConfig& config, std::string_view url_path,
 // nothing can lie beneath a regular file. A run that ends on a directory is never listed.
 Target resolve_cgi(const ResolverConfig& config, const std::string& url_path) {
     std::string_view rest = std::string_view(url_path).substr(config.cgi_url_prefix.size());
-    std::string disk_path = config.cgi_dir;
+    // cgi_dir is canonical, so until a symlink turns up, disk_path is canonical too (see
+    // probe_below) and lstat() tells us all that stat() and realpath() would.
+    Probe probe;
+    probe.canonical = config.cgi_dir;
+    bool saw_symlink = false;
     size_t start = 0;
     while (start + 1 < rest.size()) {  // rest is "/seg/seg..." with at most a trailing "/"
         size_t end = std::min(rest.find('/', start + 1), rest.size());
         std::string_view segment = rest.substr(start + 1, end - start - 1);
         // Hidden files are never scripts, whatever serve_dotfiles says about static files.
         if (segment.front() == '.') return make_target(TargetKind::not_found, url_path);
-        disk_path += '/';
-        disk_path += segment;
-        struct stat info {};
-        if (::stat(disk_path.c_str(), &info) != 0) return make_errno_target(url_path, errno);
-        if (!S_ISDIR(info.st_mode)) {
+        probe.canonical += '/';
+        probe.canonical += segment;
+        if (::lstat(probe.canonical.c_str(), &probe.info) != 0) {
+            return make_errno_target(url_path, errno);
+        }
+        if (S_ISLNK(probe.info.st_mode)) {
+            saw_symlink = true;
+            if (::stat(probe.canonical.c_str(), &probe.info) != 0) {
+                return make_errno_target(url_path, errno);
+            }
+        }
+        if (!S_ISDIR(probe.info.st_mode)) {
             std::string_view script_name(url_path.data(), config.cgi_url_prefix.size() + end);
-            return finish_cgi(config, url_path, script_name, disk_path);
+            return finish_cgi(config, url_path, script_name,
+                              saw_symlink ? probe_path(probe.canonical) : probe);
         }
         start = end;
     }

@@ -295,6 +295,31 @@ TEST_F(StaticFiles, AnswersARangeWith206AndContentRange) {
     EXPECT_EQ(response->header("Content-Length"), "4");
 }
 
+// Small files are copied into the response, larger ones go out with sendfile(2): both ways,
+// and for ranges that start inside the file, the bytes must be exactly the file's.
+TEST_F(StaticFiles, SendsFilesAndRangesOnBothSidesOfTheInlineLimitByteForByte) {
+    std::string content(200'000, '\0');
+    for (size_t i = 0; i < content.size(); ++i)
+        content[i] = static_cast<char>((i * 131 + i / 251) & 0xff);
+    for (size_t size :
+         {size_t{1}, size_t{65'535}, size_t{65'536}, size_t{65'537}, size_t{200'000}}) {
+        std::string name = "/sized-" + std::to_string(size) + ".bin";
+        root_.write_file("www" + name, content.substr(0, size));
+        auto response = get(name);
+        ASSERT_TRUE(response) << name;
+        EXPECT_EQ(response->header("Content-Length"), std::to_string(size)) << name;
+        EXPECT_TRUE(response->body == content.substr(0, size)) << name;
+    }
+    for (auto [first, last] :
+         {std::pair<size_t, size_t>{10, 20}, {1'000, 70'000}, {199'990, 199'999}}) {
+        std::string range = "bytes=" + std::to_string(first) + "-" + std::to_string(last);
+        auto response = get("/sized-200000.bin", {{"Range", range}});
+        ASSERT_TRUE(response) << range;
+        EXPECT_EQ(response->status, 206) << range;
+        EXPECT_TRUE(response->body == content.substr(first, last - first + 1)) << range;
+    }
+}
+
 TEST_F(StaticFiles, AnswersAnUnsatisfiableRangeWith416) {
     auto response = get("/docs/readme.txt", {{"Range", "bytes=20-30"}});
     ASSERT_TRUE(response);
