@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@ struct ChildSetup {
     int stderr_fd;
     CgiResourceLimits limits;
     volatile int* exec_errno;
+    pid_t server_pid;
 };
 
 void apply_limit(int resource, rlim_t value) {
@@ -38,6 +40,12 @@ void apply_limit(int resource, rlim_t value) {
 
 [[noreturn]] void run_child(const ChildSetup& setup) {
     ::setpgid(0, 0);
+    // A server that is killed outright (SIGKILL, a crash) cannot stop its scripts; the kernel
+    // does it for us. The script's own children are not affected (fork clears the setting),
+    // so a job a script detaches on purpose lives on. If the server died before the prctl
+    // took effect, nobody would ever signal us: leave at once.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != setup.server_pid) ::_exit(127);
     ::dup2(setup.stdin_fd, STDIN_FILENO);
     ::dup2(setup.stdout_fd, STDOUT_FILENO);
     ::dup2(setup.stderr_fd, STDERR_FILENO);
@@ -181,7 +189,8 @@ std::string spawn_cgi(const SpawnRequest& request, CgiProcess& process) {
                            out.write_end.get(),
                            err.write_end.get(),
                            request.limits,
-                           &exec_errno};
+                           &exec_errno,
+                           ::getpid()};
     // vfork: the parent resumes only once the child has exec'd or exited, which is also
     // how an exec failure reaches us (through exec_errno) before we answer the client.
     // The child only makes async-signal-safe system calls before execve or _exit (run_child).

@@ -199,6 +199,28 @@ TEST_F(CgiScriptFailure, AnswersABusyLoopThatIgnoresSigtermWith504AndKillsIt) {
     EXPECT_EQ(count_zombie_children(server_->pid()), 0);
 }
 
+// A server killed outright runs no destructor and no timer, so only the kernel can stop its
+// scripts: without that, a busy loop would spin on as an orphan for ever.
+TEST_F(CgiScriptFailure, AScriptDoesNotOutliveAServerThatWasKilled) {
+    start({"--cgi-timeout", "60"});
+    HttpConnection connection(port());
+    connection.send_raw(get_request("/cgi-bin/t?ignore-sigterm&spin"));
+    std::vector<pid_t> children;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            children = child_processes(server_->pid());
+            return children.size() == 1;
+        },
+        10000ms))
+        << "the script never started";
+    const pid_t script = children.front();
+    ASSERT_TRUE(is_running(script));
+    EXPECT_EQ(server_->stop(SIGKILL), 128 + SIGKILL);
+    EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 5000ms))
+        << "the script outlived the server that ran it";
+    if (is_running(script)) ::kill(script, SIGKILL);  // never leave a spinning orphan behind
+}
+
 // The tasks (threads included) of one real uid: what RLIMIT_NPROC counts.
 int count_tasks_of_user(uid_t uid) {
     int tasks = 0;

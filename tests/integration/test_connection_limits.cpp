@@ -332,6 +332,11 @@ TEST_F(DescriptorExhaustion, DelaysAcceptsWithoutSpinningAndRecoversWhenDescript
     ASSERT_TRUE(refused);
     EXPECT_EQ(refused->status, 503);
     EXPECT_EQ(refused->header("Retry-After"), "1");
+    // So is a file that cannot be opened for the same reason.
+    auto file_refused = veteran.request("GET", "/index.html");
+    ASSERT_TRUE(file_refused);
+    EXPECT_EQ(file_refused->status, 503);
+    EXPECT_EQ(file_refused->header("Retry-After"), "1");
 
     hogs.clear();
     EXPECT_TRUE(wait_until([&] { return serves_index(1000ms); }, 10000ms));
