@@ -77,24 +77,26 @@ def check_response(port, method, path, body, expected):
 
 
 class Sampler(threading.Thread):
-    """Samples a server's RSS (without CGI children) and its CGI child count until stopped."""
+    """Samples a server's RSS and PSS (CGI children left out) and how many CGI children run."""
 
     def __init__(self, running, payload_dir):
         super().__init__(daemon=True)
         self.running, self.payload_dir = running, payload_dir
         self.peak_rss = 0
+        self.peak_pss = 0
         self.peak_children = 0
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self):
-        while not self._stop.is_set():
+        while not self._done.is_set():
             server, scripts = procs.split_processes(self.running.root_pids, self.payload_dir)
             self.peak_rss = max(self.peak_rss, procs.rss_bytes(server))
+            self.peak_pss = max(self.peak_pss, procs.pss_bytes(server))
             self.peak_children = max(self.peak_children, len(scripts))
-            self._stop.wait(SAMPLE_INTERVAL_SECONDS)
+            self._done.wait(SAMPLE_INTERVAL_SECONDS)
 
     def stop(self):
-        self._stop.set()
+        self._done.set()
         self.join()
 
 

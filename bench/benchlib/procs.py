@@ -74,6 +74,22 @@ def rss_bytes(pids):
     return total
 
 
+def pss_bytes(pids):
+    """Sum of Pss over pids: shared pages divided among the processes sharing them, so a
+    preforking server's copies of the same library are not counted again and again."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return total
+
+
 def cpu_seconds(pids):
     """User + system CPU time the live pids have used so far."""
     total = 0

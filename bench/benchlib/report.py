@@ -105,7 +105,7 @@ def format_table(results, scenarios, rows):
              "and for CGI req/s the fraction of the spawn ceiling (best method, 2 processes).",
              ""]
     header = f"{'scenario':26}{'metric':8}" + "".join(f"{n:>24}" for n in names)
-    lines += [header, "-" * len(header)]
+    lines += [header, "-" * len(header)] if rows else ["(no wrk scenario was run)"]
     index = {(r["scenario"], r["metric"], r["server"]): r for r in rows}
     for scenario in scenarios:
         for metric, short in (("requests_per_second", "req/s"), ("p99_ms", "p99 ms")):
@@ -140,12 +140,16 @@ def format_resources(results):
                   "processes (master, workers,",
                   "helpers such as Apache's cgid daemon and fcgiwrap's preforked processes), "
                   "NOT the CGI children.",
+                  "PSS divides shared pages among the processes sharing them (fairer to "
+                  "preforking servers).",
                   f"{'server':16}{'answered':>12}{'all in s':>10}{'RSS base MiB':>14}"
-                  f"{'RSS peak MiB':>14}{'CPU % waiting':>15}{'children':>10}"]
+                  f"{'RSS peak MiB':>14}{'PSS peak MiB':>14}{'CPU % waiting':>15}"
+                  f"{'children':>10}"]
         for r in results["held"]:
             lines.append(f"{r['server']:16}{str(r['ok']) + '/' + str(r['requests']):>12}"
                          f"{r['seconds_to_all_answers']:>10}"
                          f"{r['rss_baseline_bytes'] / MIB:>14.1f}{r['rss_peak_bytes'] / MIB:>14.1f}"
+                         f"{r['pss_peak_bytes'] / MIB:>14.1f}"
                          f"{r['cpu_percent_while_waiting']:>15}{r['peak_cgi_children']:>10}")
     if results["slow"]:
         lines += ["", "Slow client (scenario 6): server RSS (same processes) while a CGI body "
@@ -200,6 +204,8 @@ def write_csv(path, records, fields):
 
 def draw_chart(rows, scenarios, out_dir):
     """A clustered bar chart of req/s as a ratio to the best peer (gnuplot, PNG)."""
+    if not rows:
+        return None
     if not shutil.which("gnuplot"):
         return "gnuplot missing: no chart"
     names = [s.name for s in servers.ALL if any(r["server"] == s.name for r in rows)]
@@ -245,11 +251,11 @@ def write_all(results, scenarios, out_dir):
               ["round", "payload", "method", "processes", "spawns_per_second"])
     write_csv(os.path.join(out_dir, "held.csv"), results["held"],
               ["server", "requests", "sleep_seconds", "ok", "seconds_to_all_answers",
-               "rss_baseline_bytes", "rss_peak_bytes", "peak_cgi_children",
+               "rss_baseline_bytes", "rss_peak_bytes", "pss_peak_bytes", "peak_cgi_children",
                "cpu_percent_while_waiting", "failures"])
     write_csv(os.path.join(out_dir, "slow.csv"), results["slow"],
               ["server", "body_bytes", "received_bytes", "complete", "seconds",
-               "rss_baseline_bytes", "rss_peak_bytes", "rss_growth_bytes"])
+               "rss_baseline_bytes", "rss_peak_bytes", "rss_growth_bytes", "pss_peak_bytes"])
     write_csv(os.path.join(out_dir, "summary.csv"), rows,
               ["scenario", "label", "metric", "server", "median", "ratio_to_best_peer",
                "fraction_of_spawn_ceiling"])

@@ -96,6 +96,16 @@ def _wait_for_socket(path):
         time.sleep(0.05)
 
 
+def _wait_for_children(pid, count):
+    """Waits until pid has count children (fcgiwrap preforks them after binding its socket)."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            if len(children.read().split()) >= count:
+                return
+        time.sleep(0.1)
+
+
 class Cgihost:
     name = "cgihost"
     static, cgi = True, True
@@ -196,7 +206,7 @@ server.upload-dirs = ("{home}")
 server.max-worker = {self.workers}
 server.max-fds = 16384
 server.max-connections = 8192
-server.max-keep-alive-requests = 0
+server.max-keep-alive-requests = 100000000  # 0 would turn keep-alive off
 server.max-read-idle = 300
 server.max-write-idle = 300
 server.network-backend = "sendfile"
@@ -310,6 +320,7 @@ class NginxFcgiwrap:
         path = os.path.join(home, "nginx.conf")
         with open(path, "w") as config:
             config.write(_nginx_config(site, port, home, cgi_socket))
+        _wait_for_children(wrapper.pid, count)
         nginx = _start(["/usr/sbin/nginx", "-c", path, "-p", home], log_path)
         return _wait_ready(Running(self.name, port, [wrapper, nginx]), log_path)
 
