@@ -1,6 +1,5 @@
 """The measurements: wrk runs, the held-requests client, the slow client and the spawn ceiling."""
 
-import os
 import re
 import selectors
 import socket
