@@ -76,13 +76,15 @@ def check_response(port, method, path, body, expected):
 
 
 class Sampler(threading.Thread):
-    """Samples a server's RSS and PSS (CGI children left out) and how many CGI children run."""
+    """Samples a server's RSS and PSS (CGI children left out), how many CGI children run and,
+    given spool_dir, the bytes of temp files it holds open there."""
 
-    def __init__(self, running, payload_dir):
+    def __init__(self, running, payload_dir, spool_dir=None):
         super().__init__(daemon=True)
-        self.running, self.payload_dir = running, payload_dir
+        self.running, self.payload_dir, self.spool_dir = running, payload_dir, spool_dir
         self.peak_rss = 0
         self.peak_pss = 0
+        self.peak_spooled = 0
         self.peak_children = 0
         self._done = threading.Event()
 
@@ -91,6 +93,9 @@ class Sampler(threading.Thread):
             server, scripts = procs.split_processes(self.running.root_pids, self.payload_dir)
             self.peak_rss = max(self.peak_rss, procs.rss_bytes(server))
             self.peak_pss = max(self.peak_pss, procs.pss_bytes(server))
+            if self.spool_dir:
+                self.peak_spooled = max(self.peak_spooled,
+                                        procs.spooled_bytes(server, self.spool_dir))
             self.peak_children = max(self.peak_children, len(scripts))
             self._done.wait(SAMPLE_INTERVAL_SECONDS)
 

@@ -90,6 +90,29 @@ def pss_bytes(pids):
     return total
 
 
+def spooled_bytes(pids, directory):
+    """Bytes of the regular files under directory that pids hold open, unlinked ones included:
+    what a server buffers on disk (lighttpd's and nginx's temp files) instead of in memory."""
+    seen, total = set(), 0
+    for pid in pids:
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in descriptors:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if not target.startswith(directory + "/"):
+                    continue
+                info = os.stat(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if (info.st_dev, info.st_ino) not in seen and info.st_mode & 0o170000 == 0o100000:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_size
+    return total
+
+
 def cpu_seconds(pids):
     """User + system CPU time the live pids have used so far."""
     total = 0

@@ -152,14 +152,18 @@ def format_resources(results):
                          f"{r['cpu_percent_while_waiting']:>15}{r['peak_cgi_children']:>10}")
     if results["slow"]:
         lines += ["", "Slow client (scenario 6): server RSS (same processes) while a CGI body "
-                      "goes to a client reading at 10 MiB/s",
+                      "goes to a client reading at 10 MiB/s;",
+                  "temp files = the peak size of files the server held open in its temp dir "
+                  "(a response buffered on disk).",
                   f"{'server':16}{'MiB read':>10}{'complete':>10}{'seconds':>9}"
-                  f"{'RSS base MiB':>14}{'RSS peak MiB':>14}{'growth MiB':>12}"]
+                  f"{'RSS base MiB':>14}{'RSS peak MiB':>14}{'growth MiB':>12}"
+                  f"{'temp files MiB':>16}"]
         for r in results["slow"]:
             lines.append(f"{r['server']:16}{r['received_bytes'] / MIB:>10.0f}"
                          f"{str(r['complete']):>10}{r['seconds']:>9}"
                          f"{r['rss_baseline_bytes'] / MIB:>14.1f}{r['rss_peak_bytes'] / MIB:>14.1f}"
-                         f"{r['rss_growth_bytes'] / MIB:>12.1f}")
+                         f"{r['rss_growth_bytes'] / MIB:>12.1f}"
+                         f"{r.get('spooled_peak_bytes', 0) / MIB:>16.0f}")
     return lines
 
 
@@ -252,7 +256,8 @@ def write_all(results, scenarios, out_dir):
                "cpu_percent_while_waiting", "failures"])
     write_csv(os.path.join(out_dir, "slow.csv"), results["slow"],
               ["server", "body_bytes", "received_bytes", "complete", "seconds",
-               "rss_baseline_bytes", "rss_peak_bytes", "rss_growth_bytes", "pss_peak_bytes"])
+               "rss_baseline_bytes", "rss_peak_bytes", "rss_growth_bytes", "pss_peak_bytes",
+               "spooled_peak_bytes"])
     write_csv(os.path.join(out_dir, "summary.csv"), rows,
               ["scenario", "label", "metric", "server", "median", "ratio_to_best_peer",
                "fraction_of_spawn_ceiling"])
