@@ -233,7 +233,7 @@ set datafile missing "-"
 set key top right
 set yrange [0:*]
 set grid ytics
-set xtics rotate by -20
+set xtics rotate by 25 right
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2
 plot for [i=2:{len(names) + 1}] "{data}" using i:xtic(1) title columnheader(i)
 """)
