@@ -1,0 +1,271 @@
+"""Medians, ratios to the best peer, and the files of a run: JSON, CSV, table and PNG chart."""
+
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+
+from . import servers
+
+MIB = 1 << 20
+OURS = "cgihost"
+# The issue's targets for cgihost, as (scenario, metric, minimum ratio to the best peer).
+TARGETS = [("hello-c32", "requests_per_second", 1.2), ("hello-c128", "requests_per_second", 1.2),
+           ("nolibc-c32", "requests_per_second", 2.0), ("nolibc-c128", "requests_per_second", 2.0),
+           ("post64k-c32", "requests_per_second", 1.2),
+           ("static4k-c32", "requests_per_second", 1.0),
+           ("static1m-c32", "requests_per_second", 1.0)]
+HELD_RSS_LIMIT = 64 * MIB
+SLOW_GROWTH_LIMIT = 16 * MIB
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def wrk_medians(results):
+    """{(server, scenario): {"requests_per_second": m, "p99_ms": m}} over the rounds."""
+    grouped = {}
+    for record in results["wrk"]:
+        if "error" in record:
+            continue
+        grouped.setdefault((record["server"], record["scenario"]), []).append(record)
+    return {key: {metric: _median([r[metric] for r in records])
+                  for metric in ("requests_per_second", "p99_ms")}
+            for key, records in grouped.items()}
+
+
+def ceiling_medians(results):
+    grouped = {}
+    for record in results["ceiling"]:
+        key = (record["payload"], record["method"], record["processes"])
+        grouped.setdefault(key, []).append(record["spawns_per_second"])
+    return {key: statistics.median(values) for key, values in grouped.items()}
+
+
+def best_ceiling(ceilings, payload):
+    """The ceiling a CGI figure is compared with: the best method on 2 processes."""
+    values = [v for (p, _, n), v in ceilings.items() if p == payload and n == 2]
+    return max(values) if values else None
+
+
+def best_peer(medians, scenario, metric):
+    """The best peer's figure: the highest rate or the lowest latency among the others."""
+    values = [m[metric] for (server, key), m in medians.items()
+              if key == scenario and server != OURS and m[metric]]
+    if not values:
+        return None
+    return min(values) if metric == "p99_ms" else max(values)
+
+
+def summary_rows(results, scenarios):
+    medians, ceilings = wrk_medians(results), ceiling_medians(results)
+    rows = []
+    for scenario in scenarios:
+        for metric in ("requests_per_second", "p99_ms"):
+            best = best_peer(medians, scenario.key, metric)
+            ceiling = best_ceiling(ceilings, scenario.ceiling) if scenario.ceiling else None
+            for server in servers.ALL:
+                figures = medians.get((server.name, scenario.key))
+                if not figures or figures[metric] is None:
+                    continue
+                value = figures[metric]
+                rows.append({
+                    "scenario": scenario.key, "label": scenario.label, "metric": metric,
+                    "server": server.name, "median": round(value, 3),
+                    "ratio_to_best_peer": round(value / best, 3) if best else None,
+                    "fraction_of_spawn_ceiling": (round(value / ceiling, 3)
+                                                  if ceiling and metric == "requests_per_second"
+                                                  else None)})
+    return rows
+
+
+def _cell(row):
+    if row is None:
+        return "-"
+    if row["metric"] == "p99_ms":
+        text = f"{row['median']:.1f}"
+    else:
+        text = f"{row['median']:,.0f}"
+    if row["ratio_to_best_peer"] is not None:
+        text += f" {row['ratio_to_best_peer']:.2f}x"
+    if row["fraction_of_spawn_ceiling"] is not None:
+        text += f" {row['fraction_of_spawn_ceiling']:.0%}"
+    return text
+
+
+def format_table(results, scenarios, rows):
+    names = [s.name for s in servers.ALL if any(r["server"] == s.name for r in rows)]
+    lines = ["Medians over the rounds. Each cell: figure, ratio to the best PEER in this run "
+             "(for p99, lower is better),",
+             "and for CGI req/s the fraction of the spawn ceiling (best method, 2 processes).",
+             ""]
+    header = f"{'scenario':26}{'metric':8}" + "".join(f"{n:>24}" for n in names)
+    lines += [header, "-" * len(header)] if rows else ["(no wrk scenario was run)"]
+    index = {(r["scenario"], r["metric"], r["server"]): r for r in rows}
+    for scenario in scenarios:
+        for metric, short in (("requests_per_second", "req/s"), ("p99_ms", "p99 ms")):
+            cells = [index.get((scenario.key, metric, n)) for n in names]
+            if not any(cells):
+                continue
+            lines.append(f"{scenario.label:26}{short:8}" + "".join(f"{_cell(c):>24}" for c in cells))
+            if scenario.key == "static1m-c32" and metric == "requests_per_second":
+                lines.append(f"{'':26}{'GB/s':8}" + "".join(
+                    f"{(c['median'] * MIB / 1e9 if c else 0):>24.2f}" for c in cells))
+    lines += ["", *format_ceiling(results), "", *format_resources(results), "",
+              *format_targets(results, rows)]
+    return "\n".join(lines) + "\n"
+
+
+def format_ceiling(results):
+    ceilings = ceiling_medians(results)
+    if not ceilings:
+        return []
+    lines = ["Spawn ceiling (spawns/s: pipe, spawn, read to EOF, reap; median over rounds)",
+             f"{'payload':16}{'method':14}{'1 process':>12}{'2 processes':>14}"]
+    for payload, method in dict.fromkeys((p, m) for p, m, _ in ceilings):
+        one, two = ceilings.get((payload, method, 1)), ceilings.get((payload, method, 2))
+        lines.append(f"{payload:16}{method:14}{one if one else '-':>12}{two if two else '-':>14}")
+    return lines
+
+
+def format_resources(results):
+    lines = []
+    if results["held"]:
+        lines += ["Held sleepers (scenario 5). RSS = sum of VmRSS over the server's own "
+                  "processes (master, workers,",
+                  "helpers such as Apache's cgid daemon and fcgiwrap's preforked processes), "
+                  "NOT the CGI children.",
+                  "PSS divides shared pages among the processes sharing them (fairer to "
+                  "preforking servers).",
+                  f"{'server':16}{'answered':>12}{'all in s':>10}{'RSS base MiB':>14}"
+                  f"{'RSS peak MiB':>14}{'PSS peak MiB':>14}{'CPU % waiting':>15}"
+                  f"{'children':>10}"]
+        for r in results["held"]:
+            lines.append(f"{r['server']:16}{str(r['ok']) + '/' + str(r['requests']):>12}"
+                         f"{r['seconds_to_all_answers']:>10}"
+                         f"{r['rss_baseline_bytes'] / MIB:>14.1f}{r['rss_peak_bytes'] / MIB:>14.1f}"
+                         f"{r['pss_peak_bytes'] / MIB:>14.1f}"
+                         f"{r['cpu_percent_while_waiting']:>15}{r['peak_cgi_children']:>10}")
+    if results["slow"]:
+        lines += ["", "Slow client (scenario 6): server RSS (same processes) while a CGI body "
+                      "goes to a client reading at 10 MiB/s;",
+                  "temp files = the peak size of files the server held open in its temp dir "
+                  "(a response buffered on disk).",
+                  f"{'server':16}{'MiB read':>10}{'complete':>10}{'seconds':>9}"
+                  f"{'RSS base MiB':>14}{'RSS peak MiB':>14}{'growth MiB':>12}"
+                  f"{'temp files MiB':>16}"]
+        for r in results["slow"]:
+            lines.append(f"{r['server']:16}{r['received_bytes'] / MIB:>10.0f}"
+                         f"{str(r['complete']):>10}{r['seconds']:>9}"
+                         f"{r['rss_baseline_bytes'] / MIB:>14.1f}{r['rss_peak_bytes'] / MIB:>14.1f}"
+                         f"{r['rss_growth_bytes'] / MIB:>12.1f}"
+                         f"{r.get('spooled_peak_bytes', 0) / MIB:>16.0f}")
+    return lines
+
+
+def format_targets(results, rows):
+    lines = ["cgihost against the issue's targets"]
+    index = {(r["scenario"], r["metric"], r["server"]): r for r in rows}
+    for scenario, metric, minimum in TARGETS:
+        row = index.get((scenario, metric, OURS))
+        if row and row["ratio_to_best_peer"] is not None:
+            verdict = "met" if row["ratio_to_best_peer"] >= minimum else "NOT met"
+            lines.append(f"  {scenario:14} {row['ratio_to_best_peer']:.2f}x the best peer "
+                         f"(target ≥ {minimum}x): {verdict}")
+    ours = index.get(("hello-c128", "p99_ms", OURS))
+    if ours and ours["ratio_to_best_peer"] is not None:
+        verdict = "met" if ours["ratio_to_best_peer"] <= 1.0 else "NOT met"
+        lines.append(f"  hello-c128     p99 {ours['median']:.1f} ms, "
+                     f"{ours['ratio_to_best_peer']:.2f}x the best peer's (target ≤ 1.0x): {verdict}")
+    for r in results["held"]:
+        if r["server"] == OURS:
+            verdict = ("met" if r["ok"] == r["requests"] and r["rss_peak_bytes"] < HELD_RSS_LIMIT
+                       else "NOT met")
+            lines.append(f"  held           {r['ok']}/{r['requests']} answered, RSS peak "
+                         f"{r['rss_peak_bytes'] / MIB:.1f} MiB (target all, < 64 MiB): {verdict}")
+    for r in results["slow"]:
+        if r["server"] == OURS:
+            verdict = ("met" if r["complete"] and r["rss_growth_bytes"] < SLOW_GROWTH_LIMIT
+                       else "NOT met")
+            lines.append(f"  slow client    RSS growth {r['rss_growth_bytes'] / MIB:.1f} MiB over "
+                         f"{r['body_bytes'] / MIB:.0f} MiB (target < 16 MiB): {verdict}")
+    return lines
+
+
+def write_csv(path, records, fields):
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def draw_chart(rows, scenarios, out_dir):
+    """A clustered bar chart of req/s as a ratio to the best peer (gnuplot, PNG)."""
+    if not rows:
+        return None
+    if not shutil.which("gnuplot"):
+        return "gnuplot missing: no chart"
+    names = [s.name for s in servers.ALL if any(r["server"] == s.name for r in rows)]
+    index = {(r["scenario"], r["server"]): r for r in rows if r["metric"] == "requests_per_second"}
+    data = os.path.join(out_dir, "chart.dat")
+    with open(data, "w") as file:
+        file.write('"scenario" ' + " ".join(f'"{n}"' for n in names) + "\n")
+        for scenario in scenarios:
+            cells = [index.get((scenario.key, n)) for n in names]
+            if not any(cells):
+                continue
+            values = [f"{c['ratio_to_best_peer']}" if c and c["ratio_to_best_peer"] else "-"
+                      for c in cells]
+            file.write(f'"{scenario.label}" ' + " ".join(values) + "\n")
+    script = os.path.join(out_dir, "chart.gp")
+    with open(script, "w") as file:
+        file.write(f"""set terminal pngcairo size 1500,700 font ",11"
+set output "{os.path.join(out_dir, 'chart.png')}"
+set title "req/s relative to the best peer in the same run (medians; 1.0 = best peer)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set datafile missing "-"
+set key top right
+set yrange [0:*]
+set grid ytics
+set xtics rotate by 25 right
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2
+plot for [i=2:{len(names) + 1}] "{data}" using i:xtic(1) title columnheader(i)
+""")
+    result = subprocess.run(["gnuplot", script], capture_output=True, text=True)
+    return result.stderr.strip() or None
+
+
+def write_all(results, scenarios, out_dir):
+    rows = summary_rows(results, scenarios)
+    with open(os.path.join(out_dir, "results.json"), "w") as file:
+        json.dump(dict(results, summary=rows), file, indent=1, default=str)
+    write_csv(os.path.join(out_dir, "wrk.csv"), results["wrk"],
+              ["round", "server", "scenario", "requests_per_second", "p99_ms", "requests",
+               "non_2xx", "socket_errors", "read_errors", "error"])
+    write_csv(os.path.join(out_dir, "ceiling.csv"), results["ceiling"],
+              ["round", "payload", "method", "processes", "spawns_per_second"])
+    write_csv(os.path.join(out_dir, "held.csv"), results["held"],
+              ["server", "requests", "sleep_seconds", "ok", "seconds_to_all_answers",
+               "rss_baseline_bytes", "rss_peak_bytes", "pss_peak_bytes", "peak_cgi_children",
+               "cpu_percent_while_waiting", "failures"])
+    write_csv(os.path.join(out_dir, "slow.csv"), results["slow"],
+              ["server", "body_bytes", "received_bytes", "complete", "seconds",
+               "rss_baseline_bytes", "rss_peak_bytes", "rss_growth_bytes", "pss_peak_bytes",
+               "spooled_peak_bytes"])
+    write_csv(os.path.join(out_dir, "summary.csv"), rows,
+              ["scenario", "label", "metric", "server", "median", "ratio_to_best_peer",
+               "fraction_of_spawn_ceiling"])
+    table = format_table(results, scenarios, rows)
+    with open(os.path.join(out_dir, "table.txt"), "w") as file:
+        file.write(table)
+    print()
+    print(table)
+    problem = draw_chart(rows, scenarios, out_dir)
+    if problem:
+        print(f"chart: {problem}")
