@@ -5,6 +5,7 @@
 #include <event2/keyvalq_struct.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,7 +26,11 @@ constexpr size_t kReadChunk = size_t{64} * 1024;
 // Stop reading the script while this much is still waiting for a slow client, so memory
 // per request stays bounded however fast the script writes.
 constexpr size_t kMaxPendingOutput = size_t{256} * 1024;
-constexpr int kMaxLocalRedirects = 10;  // RFC 3875 §6.2.2 sets none; loops must end
+constexpr int kMaxLocalRedirects = 10;
+// Once stdout has ended, how long a streamed response waits to learn how the script ended.
+// The exit follows the end of output within a loop turn or two; a script that closes stdout
+// and goes on working (a background job) ends its response normally when this runs out.
+constexpr double kExitAfterOutputWait = 0.2;  // RFC 3875 §6.2.2 sets none; loops must end
 
 // Headers the server owns on the connection (RFC 9110 §7.6.1) and its own extension.
 bool is_server_header(const std::string& name) {
@@ -337,6 +342,36 @@ void CgiSession::finish_output() {
     }
     if (phase_ == Phase::awaiting_redirect) return redirect(*parser_.head().location);
     if (phase_ != Phase::streaming || req_ == nullptr) return;
+    if (process_.running()) {
+        // A crash after the head went out can no longer change the status, but it must not
+        // look like a complete body: wait briefly for the exit before ending the response.
+        exit_wait_timer_.reset(
+            evtimer_new(host_.event_loop(), &CgiSession::on_exit_wait_over, this));
+        timeval wait = to_timeval(kExitAfterOutputWait);
+        event_add(exit_wait_timer_.get(), &wait);
+        return;
+    }
+    end_stream();
+}
+
+void CgiSession::on_exit_wait_over(evutil_socket_t, short, void* self) {
+    auto* session = static_cast<CgiSession*>(self);
+    session->end_stream();
+    session->maybe_finished();
+}
+
+bool CgiSession::crashed() const {
+    return process_.pid() > 0 && !process_.running() && WIFSIGNALED(process_.wait_status());
+}
+
+void CgiSession::end_stream() {
+    exit_wait_timer_.reset();
+    if (phase_ != Phase::streaming || req_ == nullptr) return;
+    if (crashed()) {
+        // Chunked: the missing last chunk tells the client the body is cut short.
+        context_.logger.warn(describe() + ": died after its response began; cutting it short");
+        return close_when_drained();
+    }
     if (declared_length_ && bytes_sent_ < *declared_length_) {
         // Ending normally would leave the client waiting for bytes that never come.
         context_.logger.warn(describe() + ": sent " + std::to_string(bytes_sent_) +
@@ -523,6 +558,7 @@ void CgiSession::on_process_exit(evutil_socket_t, short, void* self) {
         session->counted_ = false;
         --session->context_.running_cgi_processes;
     }
+    if (session->exit_wait_timer_) session->end_stream();
     if (session->phase_ == Phase::done) {
         // Anything still holding the pipes is a leftover descendant: stop listening to it.
         session->close_stdout();

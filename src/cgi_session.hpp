@@ -66,6 +66,7 @@ class CgiSession {
     static void on_chunk_sent(evhttp_connection*, void* self);
     static void on_client_writable(evutil_socket_t, short, void* self);
     static void on_drained(evutil_socket_t, short, void* self);
+    static void on_exit_wait_over(evutil_socket_t, short, void* self);
 
     std::string spawn();
     void watch_pipes();
@@ -82,6 +83,11 @@ class CgiSession {
     void close_when_drained();
     void send_body(const char* data, size_t size);
     void finish_output();
+    // Ends a streamed response once stdout is over: cut short if the script crashed.
+    void end_stream();
+    // Killed by a signal we did not send (ours only follow a timeout or a departed client,
+    // which end the response before this is asked).
+    bool crashed() const;
     void fail(int status, const std::string& reason);
     void refuse_for_now(const char* message);  // 503 + Retry-After, before any script runs
     void abort_connection();
@@ -123,6 +129,7 @@ class CgiSession {
     EventPtr kill_timer_;
     EventPtr client_event_;
     EventPtr drained_event_;
+    EventPtr exit_wait_timer_;  // stdout ended mid-stream: how long to wait for the exit
     // nph- scripts (RFC 3875 §5): the socket taken over from evhttp and what waits for it.
     bool nph_ = false;
     UniqueFd client_fd_;
