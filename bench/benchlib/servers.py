@@ -57,14 +57,24 @@ class Running:
         return all(process.poll() is None for process in self.processes)
 
     def stop(self):
+        # Each server leads its own process group (start_new_session), so signalling the group
+        # also ends what it forked: fcgiwrap's preforked children outlive their parent otherwise.
         for process in reversed(self.processes):
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+                _signal_group(process.pid, signal.SIGTERM)
             try:
                 process.wait(STOP_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            _signal_group(process.pid, signal.SIGKILL)  # stragglers of a departed leader
+
+
+def _signal_group(pgid, signal_number):
+    try:
+        os.killpg(pgid, signal_number)
+    except ProcessLookupError:
+        pass
 
 
 def _start(argv, log_path, **kwargs):
