@@ -38,11 +38,11 @@ constexpr uint64_t kDefaultRequests = 5000;
 constexpr unsigned kDefaultConcurrency = 200;
 // Seconds a script may stay silent. Far above what a script needs, because a loaded machine may
 // not run a sanitizer build's script for seconds; the cgi_timeout requests wait this long.
-constexpr double kDefaultCgiTimeout = 15;
-constexpr double kRssTolerance = 0.10;         // the end may be at most 10 % above the warm-up
+constexpr double kDefaultCgiTimeout = 20;
+constexpr double kRssTolerance = 0.10;  // the end may be at most 10 % above the warm-up
 constexpr auto kSettleTimeout = std::chrono::seconds(20);  // for the last scripts to be reaped
 constexpr int kLogLinesShown = 40;
-constexpr rlim_t kWantedOpenFiles = 8192;      // clients, plus the server's sockets and pipes
+constexpr rlim_t kWantedOpenFiles = 8192;  // clients, plus the server's sockets and pipes
 
 struct Options {
     uint64_t requests = kDefaultRequests;
@@ -79,7 +79,8 @@ bool parse_options(int argc, char** argv, Options& options) {
     }
     if (positional.size() > 2) return false;
     if (!positional.empty()) options.requests = std::stoull(positional[0]);
-    if (positional.size() > 1) options.concurrency = static_cast<unsigned>(std::stoul(positional[1]));
+    if (positional.size() > 1)
+        options.concurrency = static_cast<unsigned>(std::stoul(positional[1]));
     if (options.warmup == 0) {
         options.warmup = std::max<uint64_t>(options.requests / 5, 2ull * options.concurrency);
     }
@@ -95,6 +96,17 @@ void raise_open_file_limit() {
     if (limit.rlim_cur < wanted) {
         limit.rlim_cur = wanted;
         (void)setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+// glibc keeps freed memory in its arenas, so the server's resident size is the high-water mark
+// of the bodies it happened to hold at once (up to a MiB for each of 200 clients), not what it
+// still holds. Large blocks from mmap go back to the system when freed; then RSS after the
+// run compares what the server keeps, which is what a leak would change.
+void return_large_blocks_to_system() {
+    if (std::getenv("GLIBC_TUNABLES") == nullptr) {
+        (void)setenv("GLIBC_TUNABLES",
+                     "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=131072", 1);
     }
 }
 
@@ -257,6 +269,7 @@ bool check(bool passed, const std::string& what) {
 int soak_main(const Options& options) {
     raise_open_file_limit();
     shrink_sanitizer_quarantine();
+    return_large_blocks_to_system();
     testing::TempDir site_dir;
     testing::TempDir data_dir;
     install_cgi_programs(site_dir / "cgi-bin");
@@ -299,9 +312,9 @@ int soak_main(const Options& options) {
                               std::to_string(fds_warm) + " after warm-up, " +
                               std::to_string(fds_end) + " at the end");
     char rss[160];
-    std::snprintf(rss, sizeof rss, "resident memory: %.1f MiB after warm-up, %.1f MiB at the end (%+.1f %%)",
-                  static_cast<double>(rss_warm) / 1024, static_cast<double>(rss_end) / 1024,
-                  growth * 100);
+    std::snprintf(
+        rss, sizeof rss, "resident memory: %.1f MiB after warm-up, %.1f MiB at the end (%+.1f %%)",
+        static_cast<double>(rss_warm) / 1024, static_cast<double>(rss_end) / 1024, growth * 100);
     ok &= check(rss_warm > 0 && growth <= kRssTolerance, rss);
     int exit_status = server.stop(SIGTERM, 30);
     if (!ok) print_log_problems(server.error_log());

@@ -36,12 +36,12 @@ struct Weight {
 // How often each operation comes up; the weights add up to 1000. Static files are the bulk of
 // real traffic; deliberate faults are rare but steady.
 constexpr Weight kWeights[] = {
-    {Kind::static_file, 320},   {Kind::static_range, 40}, {Kind::static_missing, 20},
-    {Kind::hello, 60},          {Kind::hello_get, 50},    {Kind::hello_post, 50},
-    {Kind::form, 50},           {Kind::shell_script, 20}, {Kind::environment, 40},
-    {Kind::cookies, 30},        {Kind::redirect, 30},     {Kind::upload, 60},
-    {Kind::chat, 40},           {Kind::cgi_post_body, 80}, {Kind::cgi_bytes, 80},
-    {Kind::cgi_crash, 20},      {Kind::cgi_timeout, 5},   {Kind::client_gone, 5},
+    {Kind::static_file, 320}, {Kind::static_range, 40},  {Kind::static_missing, 20},
+    {Kind::hello, 60},        {Kind::hello_get, 50},     {Kind::hello_post, 50},
+    {Kind::form, 50},         {Kind::shell_script, 20},  {Kind::environment, 40},
+    {Kind::cookies, 30},      {Kind::redirect, 30},      {Kind::upload, 60},
+    {Kind::chat, 40},         {Kind::cgi_post_body, 80}, {Kind::cgi_bytes, 80},
+    {Kind::cgi_crash, 20},    {Kind::cgi_timeout, 5},    {Kind::client_gone, 5},
 };
 
 constexpr unsigned total_weight() {
@@ -53,10 +53,9 @@ constexpr unsigned total_weight() {
 static_assert(total_weight() == 1000);
 
 constexpr std::string_view kNames[kKindCount] = {
-    "static_file", "static_range", "static_missing", "hello",         "hello_get",
-    "hello_post",  "form",         "shell_script",   "environment",   "cookies",
-    "redirect",    "upload",       "chat",           "cgi_post_body", "cgi_bytes",
-    "cgi_crash",   "cgi_timeout",  "client_gone",
+    "static_file", "static_range",  "static_missing", "hello",     "hello_get",   "hello_post",
+    "form",        "shell_script",  "environment",    "cookies",   "redirect",    "upload",
+    "chat",        "cgi_post_body", "cgi_bytes",      "cgi_crash", "cgi_timeout", "client_gone",
 };
 
 size_t index_of(Kind kind) {
@@ -168,7 +167,8 @@ std::optional<HttpResponse> Client::exchange(const std::string& method, const st
     if (method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     connection_->send_raw(request + "\r\n" + body);
     auto response = connection_->read_response(false, kResponseTimeout);
-    last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    last_seconds_ =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!response || response->closed) connection_.reset();
     return response;
 }
@@ -212,24 +212,60 @@ int Client::run_one() {
         pick -= weight.per_mille;
     }
     switch (current_) {
-        case Kind::static_file: static_file(); break;
-        case Kind::static_range: static_range(); break;
-        case Kind::static_missing: static_missing(); break;
-        case Kind::hello: hello(); break;
-        case Kind::hello_get: hello_get(); break;
-        case Kind::hello_post: hello_post(); break;
-        case Kind::form: form(); break;
-        case Kind::shell_script: shell_script(); break;
-        case Kind::environment: environment(); break;
-        case Kind::cookies: cookies(); break;
-        case Kind::redirect: redirect(); break;
-        case Kind::upload: upload(); break;
-        case Kind::chat: chat(); break;
-        case Kind::cgi_post_body: cgi_post_body(); break;
-        case Kind::cgi_bytes: cgi_bytes(); break;
-        case Kind::cgi_crash: cgi_crash(); break;
-        case Kind::cgi_timeout: cgi_timeout(); break;
-        case Kind::client_gone: client_gone(); break;
+        case Kind::static_file:
+            static_file();
+            break;
+        case Kind::static_range:
+            static_range();
+            break;
+        case Kind::static_missing:
+            static_missing();
+            break;
+        case Kind::hello:
+            hello();
+            break;
+        case Kind::hello_get:
+            hello_get();
+            break;
+        case Kind::hello_post:
+            hello_post();
+            break;
+        case Kind::form:
+            form();
+            break;
+        case Kind::shell_script:
+            shell_script();
+            break;
+        case Kind::environment:
+            environment();
+            break;
+        case Kind::cookies:
+            cookies();
+            break;
+        case Kind::redirect:
+            redirect();
+            break;
+        case Kind::upload:
+            upload();
+            break;
+        case Kind::chat:
+            chat();
+            break;
+        case Kind::cgi_post_body:
+            cgi_post_body();
+            break;
+        case Kind::cgi_bytes:
+            cgi_bytes();
+            break;
+        case Kind::cgi_crash:
+            cgi_crash();
+            break;
+        case Kind::cgi_timeout:
+            cgi_timeout();
+            break;
+        case Kind::client_gone:
+            client_gone();
+            break;
     }
     return requests_this_operation_;
 }
@@ -364,10 +400,10 @@ bool Client::upload() {
         byte = static_cast<char>(next_random() >> 32);
     std::string name = "soak-" + token() + ".bin";
     std::string digest = testing::sha256_hex(data);
-    auto stored = exchange(
-        "POST", "/cgi-bin/upload",
-        {{"Content-Type", std::string("multipart/form-data; boundary=") + kBoundary}},
-        multipart_file(name, data));
+    auto stored =
+        exchange("POST", "/cgi-bin/upload",
+                 {{"Content-Type", std::string("multipart/form-data; boundary=") + kBoundary}},
+                 multipart_file(name, data));
     if (!expect(Kind::upload, stored, 200, {digest})) return false;
     std::vector<std::string> cells = first_file_row(stored->body);
     if (cells.size() != 5 || inner_text(cells[0]) != name ||
@@ -394,8 +430,9 @@ bool Client::chat() {
     if (!expect(Kind::chat, posted, 200, {"{\"ok\":true,\"id\":"})) return false;
     uint64_t id = std::strtoull(posted->body.c_str() + posted->body.find(':', 6) + 1, nullptr, 10);
     if (id == 0) return fail(Kind::chat, "no id in the answer", posted);
-    return expect(Kind::chat, exchange("GET", "/cgi-bin/chat?since=" + std::to_string(id - 1), json),
-                  200, {"{\"id\":" + std::to_string(id) + ",", "\"text\":\"" + text + "\""});
+    return expect(Kind::chat,
+                  exchange("GET", "/cgi-bin/chat?since=" + std::to_string(id - 1), json), 200,
+                  {"{\"id\":" + std::to_string(id) + ",", "\"text\":\"" + text + "\""});
 }
 
 // ---- The scriptable test CGI ---------------------------------------------------------------
@@ -404,12 +441,12 @@ bool Client::cgi_post_body() {
     std::string body(random_below(kPostBodyMax + 1), '\0');
     for (char& byte : body)
         byte = static_cast<char>(next_random() >> 40);
-    return expect(Kind::cgi_post_body,
-                  exchange("POST", "/cgi-bin/t?body-sha256",
-                           {{"Content-Type", "application/octet-stream"}}, body),
-                  200,
-                  {"length=" + std::to_string(body.size()) + "\n",
-                   "sha256=" + testing::sha256_hex(body)});
+    return expect(
+        Kind::cgi_post_body,
+        exchange("POST", "/cgi-bin/t?body-sha256", {{"Content-Type", "application/octet-stream"}},
+                 body),
+        200,
+        {"length=" + std::to_string(body.size()) + "\n", "sha256=" + testing::sha256_hex(body)});
 }
 
 bool Client::cgi_bytes() {
@@ -428,8 +465,8 @@ bool Client::cgi_bytes() {
 
 bool Client::cgi_crash() {
     static constexpr const char* kFaults[] = {"crash", "abort", "exit=3", "no-output"};
-    return expect(Kind::cgi_crash, exchange("GET", std::string("/cgi-bin/t?") + kFaults[random_below(4)]),
-                  502);
+    return expect(Kind::cgi_crash,
+                  exchange("GET", std::string("/cgi-bin/t?") + kFaults[random_below(4)]), 502);
 }
 
 bool Client::cgi_timeout() {
