@@ -211,62 +211,17 @@ int Client::run_one() {
         }
         pick -= weight.per_mille;
     }
-    switch (current_) {
-        case Kind::static_file:
-            static_file();
-            break;
-        case Kind::static_range:
-            static_range();
-            break;
-        case Kind::static_missing:
-            static_missing();
-            break;
-        case Kind::hello:
-            hello();
-            break;
-        case Kind::hello_get:
-            hello_get();
-            break;
-        case Kind::hello_post:
-            hello_post();
-            break;
-        case Kind::form:
-            form();
-            break;
-        case Kind::shell_script:
-            shell_script();
-            break;
-        case Kind::environment:
-            environment();
-            break;
-        case Kind::cookies:
-            cookies();
-            break;
-        case Kind::redirect:
-            redirect();
-            break;
-        case Kind::upload:
-            upload();
-            break;
-        case Kind::chat:
-            chat();
-            break;
-        case Kind::cgi_post_body:
-            cgi_post_body();
-            break;
-        case Kind::cgi_bytes:
-            cgi_bytes();
-            break;
-        case Kind::cgi_crash:
-            cgi_crash();
-            break;
-        case Kind::cgi_timeout:
-            cgi_timeout();
-            break;
-        case Kind::client_gone:
-            client_gone();
-            break;
-    }
+    // In the order of Kind.
+    using Operation = bool (Client::*)();
+    static constexpr Operation kOperations[kKindCount] = {
+        &Client::static_file, &Client::static_range,  &Client::static_missing,
+        &Client::hello,       &Client::hello_get,     &Client::hello_post,
+        &Client::form,        &Client::shell_script,  &Client::environment,
+        &Client::cookies,     &Client::redirect,      &Client::upload,
+        &Client::chat,        &Client::cgi_post_body, &Client::cgi_bytes,
+        &Client::cgi_crash,   &Client::cgi_timeout,   &Client::client_gone,
+    };
+    (this->*kOperations[index_of(current_)])();
     return requests_this_operation_;
 }
 
