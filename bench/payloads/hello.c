@@ -2,6 +2,6 @@
 #include <stdio.h>
 
 int main(void) {
-  fputs("Content-Type: text/plain\r\n\r\nHello, world!\n", stdout);
-  return 0;
+    fputs("Content-Type: text/plain\r\n\r\nHello, world!\n", stdout);
+    return 0;
 }

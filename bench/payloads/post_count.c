@@ -5,15 +5,15 @@
 #include <unistd.h>
 
 int main(void) {
-  const char* length_text = getenv("CONTENT_LENGTH");
-  long expected = length_text ? strtol(length_text, NULL, 10) : 0;
-  long count = 0;
-  char buffer[65536];
-  while (count < expected) {
-    ssize_t got = read(STDIN_FILENO, buffer, sizeof buffer);
-    if (got <= 0) break;
-    count += got;
-  }
-  printf("Content-Type: text/plain\r\n\r\ncount=%ld\n", count);
-  return 0;
+    const char* length_text = getenv("CONTENT_LENGTH");
+    long expected = length_text ? strtol(length_text, NULL, 10) : 0;
+    long count = 0;
+    char buffer[65536];
+    while (count < expected) {
+        ssize_t got = read(STDIN_FILENO, buffer, sizeof buffer);
+        if (got <= 0) break;
+        count += got;
+    }
+    printf("Content-Type: text/plain\r\n\r\ncount=%ld\n", count);
+    return 0;
 }

@@ -8,12 +8,12 @@
 enum { DEFAULT_SECONDS = 10 };
 
 int main(void) {
-  const char* query = getenv("QUERY_STRING");
-  long seconds = DEFAULT_SECONDS;
-  if (query && strncmp(query, "seconds=", 8) == 0) seconds = strtol(query + 8, NULL, 10);
-  struct timespec remaining = {.tv_sec = seconds, .tv_nsec = 0};
-  while (nanosleep(&remaining, &remaining) != 0) {
-  }
-  printf("Content-Type: text/plain\r\n\r\nslept %ld s\n", seconds);
-  return 0;
+    const char* query = getenv("QUERY_STRING");
+    long seconds = DEFAULT_SECONDS;
+    if (query && strncmp(query, "seconds=", 8) == 0) seconds = strtol(query + 8, NULL, 10);
+    struct timespec remaining = {.tv_sec = seconds, .tv_nsec = 0};
+    while (nanosleep(&remaining, &remaining) != 0) {
+    }
+    printf("Content-Type: text/plain\r\n\r\nslept %ld s\n", seconds);
+    return 0;
 }

@@ -39,7 +39,6 @@ constexpr unsigned kDefaultConcurrency = 200;
 // Seconds a script may stay silent. Far above what a script needs, because a loaded machine may
 // not run a sanitizer build's script for seconds; the cgi_timeout requests wait this long.
 constexpr double kDefaultCgiTimeout = 20;
-constexpr double kRssTolerance = 0.10;  // the end may be at most 10 % above the warm-up
 constexpr auto kSettleTimeout = std::chrono::seconds(20);  // for the last scripts to be reaped
 constexpr int kLogLinesShown = 40;
 #if defined(__SANITIZE_THREAD__)
@@ -48,6 +47,15 @@ constexpr int kLogLinesShown = 40;
 constexpr bool kRssOnlyReported = true;
 #else
 constexpr bool kRssOnlyReported = false;
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer's allocator keeps freed chunks in a quarantine and per-size free lists, so
+// over a short run its resident size follows a high-water mark (+11 % after 4,000 requests at
+// 54 MiB was seen). Leaks are LeakSanitizer's to find at exit here; the 10 % bound holds for
+// the release build that scripts/soak runs.
+constexpr double kRssTolerance = 0.25;
+#else
+constexpr double kRssTolerance = 0.10;  // the end may be at most 10 % above the warm-up
 #endif
 constexpr rlim_t kWantedOpenFiles = 8192;  // clients, plus the server's sockets and pipes
 
