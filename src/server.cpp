@@ -87,10 +87,11 @@ sigset_t server_signals() {
 
 // Raises the soft RLIMIT_NOFILE to the hard limit, as nginx and lighttpd do: every client
 // connection holds a descriptor, and a CGI request several more. Returns the soft limit now
-// in force.
-uint64_t raise_descriptor_limit() {
+// in force; `original` gets the one in force before.
+uint64_t raise_descriptor_limit(rlim_t& original) {
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+    original = limit.rlim_cur;
     if (limit.rlim_cur < limit.rlim_max) {
         rlimit raised = limit;
         raised.rlim_cur = limit.rlim_max;
@@ -166,7 +167,11 @@ int Server::run() {
         }
         listeners.push_back(std::move(listener));
     }
-    const uint64_t descriptor_limit = raise_descriptor_limit();
+    rlim_t original_descriptor_limit = 0;
+    const uint64_t descriptor_limit = raise_descriptor_limit(original_descriptor_limit);
+    if (descriptor_limit > original_descriptor_limit) {
+        context_.cgi.limits.open_files = original_descriptor_limit;  // scripts get it back
+    }
     if (auto error = start_workers(listeners); !error.empty()) {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;

@@ -56,6 +56,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -444,6 +445,13 @@ const Action kActions[] = {
     {"body-sha256", run_body_sha256},
     {"ignore-stdin", [](Script&, const std::string&) {}},
     {"close-stdin", [](Script&, const std::string&) { close(STDIN_FILENO); }},
+    {"rlimit-nofile",
+     [](Script& s, const std::string&) {
+         rlimit files{};
+         getrlimit(RLIMIT_NOFILE, &files);
+         write_line(s, "nofile_soft=" + std::to_string(files.rlim_cur));
+         write_line(s, "nofile_hard=" + std::to_string(files.rlim_max));
+     }},
     {"close-stdout", [](Script& s, const std::string&) { s.out.close_stdout(); }},
     {"sleep", [](Script&, const std::string& v) { sleep_seconds(parse_seconds(v)); }},
     {"stderr", run_stderr},

@@ -4,8 +4,10 @@
 // no leaked descriptor.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -353,6 +355,27 @@ TEST_F(CgiStderr, LogsAtMostTheLimitOfAFloodWithoutBlockingTheScript) {
 // ---- Deadlines and the process limit ---------------------------------------------------------
 
 class CgiLimits : public CgiTest {};
+
+// The server raises its own open-file limit for its connections; a script gets back the one the
+// server was started with, because select() and FD_SETSIZE expect the usual limit.
+TEST_F(CgiLimits, GivesScriptsTheOpenFileLimitTheServerStartedWith) {
+    constexpr rlim_t kStartingSoftLimit = 256;
+    rlimit ours{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &ours), 0);
+    const rlim_t hard = std::min<rlim_t>(ours.rlim_max, 4096);
+    if (hard <= kStartingSoftLimit) GTEST_SKIP() << "hard open-file limit " << hard << " too low";
+    const std::vector<std::string> launcher{
+        "prlimit", "--nofile=" + std::to_string(kStartingSoftLimit) + ":" + std::to_string(hard),
+        "--"};
+    server_ = std::make_unique<TestServer>(
+        std::vector<std::string>{"--docroot", docroot().string(), "--cgi-dir", cgi_dir().string()},
+        true, launcher);
+    auto lines = fetch_lines("/cgi-bin/t?rlimit-nofile");
+    EXPECT_EQ(lines["nofile_soft"], std::to_string(kStartingSoftLimit));
+    EXPECT_EQ(lines["nofile_hard"], std::to_string(hard));
+    EXPECT_TRUE(error_log_contains("open file limit " + std::to_string(hard)))
+        << "the server did not raise its own limit: " << server_->error_log();
+}
 
 TEST_F(CgiLimits, AnswersASilentScriptWith504AndStopsIt) {
     start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
