@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -101,6 +102,9 @@ uint64_t raise_descriptor_limit(rlim_t& original) {
     return static_cast<uint64_t>(limit.rlim_cur);
 }
 
+// How often freed heap memory is handed back to the system (see wait_for_signals).
+constexpr time_t kMemoryTrimIntervalSeconds = 5;
+
 }  // namespace
 
 std::string bind_listener(const ListenAddress& address, unsigned copies, Listener& listener) {
@@ -195,9 +199,16 @@ int Server::run() {
 
 void Server::wait_for_signals() {
     const sigset_t set = server_signals();
+    const timespec trim_interval{kMemoryTrimIntervalSeconds, 0};
     for (;;) {
-        int signal_number = 0;
-        if (sigwait(&set, &signal_number) != 0) continue;
+        const int signal_number = sigtimedwait(&set, nullptr, &trim_interval);
+        if (signal_number < 0) {
+            // Request bodies and script output are buffered in memory while they pass through;
+            // after a burst of large ones, glibc keeps the freed pages in its arenas. Give
+            // them back now and then, so a long-running server returns to its usual size.
+            if (errno == EAGAIN) (void)malloc_trim(0);
+            continue;
+        }
         if (signal_number == SIGHUP) {
             context_.logger.reopen();
             context_.logger.info("log files reopened on SIGHUP");

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -195,6 +196,20 @@ uint64_t resident_kib(pid_t pid) {
     return 0;
 }
 
+// The server hands freed heap memory back to the system every few seconds (malloc_trim), so
+// its settled size is the smallest one seen over a little more than that interval.
+uint64_t settled_resident_kib(pid_t pid) {
+    constexpr auto kTrimInterval = std::chrono::seconds(5);  // src/server.cpp
+    const auto until = Clock::now() + kTrimInterval + std::chrono::seconds(1);
+    uint64_t smallest = resident_kib(pid);
+    while (Clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        const uint64_t now = resident_kib(pid);
+        if (now != 0) smallest = std::min(smallest, now);
+    }
+    return smallest;
+}
+
 template <typename Condition>
 bool wait_for(Condition condition, Clock::duration timeout) {
     auto deadline = Clock::now() + timeout;
@@ -314,7 +329,7 @@ int soak_main(const Options& options) {
     PhaseResult warmup = run_phase(site, options.warmup, options.concurrency, options.seed);
     bool settled = settle(pid);
     const int fds_warm = testing::count_open_fds(pid);
-    const uint64_t rss_warm = resident_kib(pid);
+    const uint64_t rss_warm = settled_resident_kib(pid);
 
     PhaseResult run = run_phase(site, options.requests, options.concurrency, options.seed + 1);
     print_tally(run, options.concurrency);
@@ -322,7 +337,7 @@ int soak_main(const Options& options) {
     bool fds_back = wait_for([&] { return testing::count_open_fds(pid) == fds_warm; },
                              std::chrono::seconds(10));
     const int fds_end = testing::count_open_fds(pid);
-    const uint64_t rss_end = resident_kib(pid);
+    const uint64_t rss_end = settled_resident_kib(pid);
     const int zombies = testing::count_zombie_children(pid);
     const double growth = static_cast<double>(rss_end) / static_cast<double>(rss_warm) - 1;
 
