@@ -102,27 +102,10 @@ inline bool is_running(pid_t pid) {
 
 // Every process (zombies included) whose parent is `parent`.
 inline std::vector<pid_t> child_processes(pid_t parent) {
-    std::vector<pid_t> children;
-    std::error_code error;
-    for (auto it = std::filesystem::directory_iterator("/proc", error);
-         !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
-        std::string name = it->path().filename().string();
-        if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-        pid_t pid = static_cast<pid_t>(std::stol(name));
-        auto status = read_process_status(pid);
-        if (status && status->parent == parent) children.push_back(pid);
-    }
-    return children;
-}
-
-// VmRSS of a process in bytes; 0 when unreadable.
-inline uint64_t resident_bytes(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // in kB
-    }
-    return 0;
+    std::vector<pid_t> pids;
+    for (const ChildProcess& child : children_of(parent))
+        pids.push_back(child.pid);
+    return pids;
 }
 
 // Reads from a raw socket into `received` until `done(received)` holds (true) or the peer

@@ -461,24 +461,6 @@ TEST_F(SamplesData, AnUploadStoppedWhileWritingLeavesNothing) {
     EXPECT_TRUE(files_in_uploads().empty());
 }
 
-// The processes whose parent is `parent`, zombies included.
-int count_children(pid_t parent) {
-    int children = 0;
-    std::error_code error;
-    for (auto it = std::filesystem::directory_iterator("/proc", error);
-         !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
-        std::ifstream stat(it->path() / "stat");
-        std::string line;
-        if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
-        std::istringstream rest(line.substr(line.rfind(')') + 2));
-        char state = 0;
-        pid_t ppid = 0;
-        rest >> state >> ppid;
-        children += ppid == parent;
-    }
-    return children;
-}
-
 // Through the server this time: a client that leaves halfway through the body never starts
 // the program, and one that leaves after sending it all has it stopped wherever it is. Either
 // way a file is stored whole or not at all.
@@ -499,10 +481,10 @@ TEST_F(SamplesData, AClientThatLeavesMidUploadLeavesNoPartialFile) {
         std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     }
     auto deadline = Clock::now() + 10s;
-    while (count_children(server_->pid()) > 0 && Clock::now() < deadline) {
+    while (!children_of(server_->pid()).empty() && Clock::now() < deadline) {
         std::this_thread::sleep_for(20ms);
     }
-    EXPECT_EQ(count_children(server_->pid()), 0);
+    EXPECT_TRUE(children_of(server_->pid()).empty());
     expect_no_temporary_files();
     for (const std::string& name : files_in_uploads()) {
         SCOPED_TRACE(name);

@@ -379,13 +379,9 @@ std::string sha256_of_file(const std::filesystem::path& path) {
     return hasher.finish_hex();
 }
 
-// VmRSS of a process in KiB, or -1.
+// VmRSS of a process in KiB.
 long resident_kib(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-    }
-    return -1;
+    return static_cast<long>(resident_bytes(pid) / 1024);
 }
 
 struct Download {

@@ -166,45 +166,15 @@ std::vector<std::pair<std::string, std::string>> read_static_files(const std::st
 
 // ---- Watching the server -----------------------------------------------------------------
 
-// Children of `parent` (zombies included), from /proc/<pid>/stat.
-int count_children(pid_t parent) {
-    int children = 0;
-    std::error_code error;
-    for (auto it = std::filesystem::directory_iterator("/proc", error);
-         !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
-        std::ifstream stat(it->path() / "stat");
-        std::string line;
-        if (!std::getline(stat, line)) continue;
-        auto close_paren = line.rfind(')');
-        if (close_paren == std::string::npos) continue;
-        std::istringstream rest(line.substr(close_paren + 2));
-        char state = 0;
-        pid_t ppid = 0;
-        rest >> state >> ppid;
-        children += ppid == parent;
-    }
-    return children;
-}
-
-// VmRSS in KiB, 0 when unreadable.
-uint64_t resident_kib(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
-    }
-    return 0;
-}
-
 // The server hands freed heap memory back to the system every few seconds (malloc_trim), so
 // its settled size is the smallest one seen over a little more than that interval.
 uint64_t settled_resident_kib(pid_t pid) {
     constexpr auto kTrimInterval = std::chrono::seconds(5);  // src/server.cpp
     const auto until = Clock::now() + kTrimInterval + std::chrono::seconds(1);
-    uint64_t smallest = resident_kib(pid);
+    uint64_t smallest = testing::resident_bytes(pid) / 1024;
     while (Clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
-        const uint64_t now = resident_kib(pid);
+        const uint64_t now = testing::resident_bytes(pid) / 1024;
         if (now != 0) smallest = std::min(smallest, now);
     }
     return smallest;
@@ -223,7 +193,7 @@ bool wait_for(Condition condition, Clock::duration timeout) {
 // Waits until the server has no child left (scripts of departed clients are being stopped),
 // then a little more for the last descriptors and buffers to be let go.
 bool settle(pid_t server) {
-    bool idle = wait_for([&] { return count_children(server) == 0; }, kSettleTimeout);
+    bool idle = wait_for([&] { return testing::children_of(server).empty(); }, kSettleTimeout);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     return idle;
 }
@@ -346,8 +316,8 @@ int soak_main(const Options& options) {
                 std::to_string(warmup.tally.total_errors()) + " unexpected errors in the warm-up");
     ok &= check(run.tally.total_errors() == 0,
                 std::to_string(run.tally.total_errors()) + " unexpected errors in the run");
-    ok &= check(settled && count_children(pid) == 0,
-                std::to_string(count_children(pid)) + " children left");
+    const size_t children_left = testing::children_of(pid).size();
+    ok &= check(settled && children_left == 0, std::to_string(children_left) + " children left");
     ok &= check(zombies == 0, std::to_string(zombies) + " zombie children");
     ok &= check(fds_back, "open descriptors: " + std::to_string(fds_at_start) + " at start, " +
                               std::to_string(fds_warm) + " after warm-up, " +

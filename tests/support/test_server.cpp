@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -229,23 +230,39 @@ int count_open_fds(pid_t pid) {
     return count;
 }
 
-int count_zombie_children(pid_t pid) {
-    int zombies = 0;
+std::vector<ChildProcess> children_of(pid_t parent) {
+    std::vector<ChildProcess> children;
     std::error_code error;
     for (auto it = std::filesystem::directory_iterator("/proc", error);
          !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
         std::ifstream stat(it->path() / "stat");
         std::string line;
         if (!std::getline(stat, line)) continue;
-        auto close_paren = line.rfind(')');
+        auto close_paren = line.rfind(')');  // the command name may hold anything
         if (close_paren == std::string::npos) continue;
         std::istringstream rest(line.substr(close_paren + 2));
-        char state = 0;
-        pid_t parent = 0;
-        rest >> state >> parent;
-        if (parent == pid && state == 'Z') ++zombies;
+        ChildProcess child;
+        pid_t ppid = 0;
+        rest >> child.state >> ppid;
+        if (ppid != parent) continue;
+        child.pid = static_cast<pid_t>(std::atol(it->path().filename().c_str()));
+        children.push_back(child);
     }
-    return zombies;
+    return children;
+}
+
+int count_zombie_children(pid_t pid) {
+    auto children = children_of(pid);
+    return static_cast<int>(std::count_if(children.begin(), children.end(),
+                                          [](const ChildProcess& c) { return c.state == 'Z'; }));
+}
+
+uint64_t resident_bytes(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // in kB
+    }
+    return 0;
 }
 
 }  // namespace cgihost::testing

@@ -76,4 +76,14 @@ ProcessResult run_cgihost(const std::vector<std::string>& args, double timeout_s
 int count_open_fds(pid_t pid);
 int count_zombie_children(pid_t pid);
 
+// The processes whose parent is `parent` (zombies included), with their state letters.
+struct ChildProcess {
+    pid_t pid = 0;
+    char state = 0;  // as in /proc/<pid>/stat: 'R', 'S', 'Z', ...
+};
+std::vector<ChildProcess> children_of(pid_t parent);
+
+// VmRSS of a process in bytes; 0 when unreadable.
+uint64_t resident_bytes(pid_t pid);
+
 }  // namespace cgihost::testing
