@@ -223,6 +223,19 @@ class CgiTest : public ::testing::Test {
         return parse_lines(response->body);
     }
 
+    // Waits until the server runs exactly one script: its pid, or 0 if none came in time.
+    pid_t wait_for_single_script(std::chrono::milliseconds timeout) const {
+        pid_t script = 0;
+        (void)wait_until(
+            [&] {
+                auto children = child_processes(server_->pid());
+                script = children.size() == 1 ? children.front() : 0;
+                return script != 0;
+            },
+            timeout);
+        return script;
+    }
+
     // Whether the error log comes to contain `text` within `timeout`.
     bool error_log_contains(const std::string& text,
                             std::chrono::milliseconds timeout = 3000ms) const {

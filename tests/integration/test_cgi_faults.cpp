@@ -182,16 +182,9 @@ TEST_F(CgiScriptFailure, AnswersABusyLoopThatIgnoresSigtermWith504AndKillsIt) {
     start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
     HttpConnection connection(port());
     connection.send_raw(get_request("/cgi-bin/t?ignore-sigterm&spin"));
-    std::vector<pid_t> children;
-    ASSERT_TRUE(wait_until(
-        [&] {
-            children = child_processes(server_->pid());
-            return children.size() == 1;
-        },
-        10000ms))
-        << "the script never started";
+    const pid_t script = wait_for_single_script(10000ms);
+    ASSERT_GT(script, 0) << "the script never started";
     auto started = std::chrono::steady_clock::now();
-    const pid_t script = children.front();
     auto response = connection.read_response(false, std::chrono::seconds(10));
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 504);
@@ -208,15 +201,8 @@ TEST_F(CgiScriptFailure, AScriptDoesNotOutliveAServerThatWasKilled) {
     start({"--cgi-timeout", "60"});
     HttpConnection connection(port());
     connection.send_raw(get_request("/cgi-bin/t?ignore-sigterm&spin"));
-    std::vector<pid_t> children;
-    ASSERT_TRUE(wait_until(
-        [&] {
-            children = child_processes(server_->pid());
-            return children.size() == 1;
-        },
-        10000ms))
-        << "the script never started";
-    const pid_t script = children.front();
+    const pid_t script = wait_for_single_script(10000ms);
+    ASSERT_GT(script, 0) << "the script never started";
     ASSERT_TRUE(is_running(script));
     EXPECT_EQ(server_->stop(SIGKILL), 128 + SIGKILL);
     EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 5000ms))
@@ -677,14 +663,8 @@ TEST_F(CgiBackpressure, StopsAScriptWritingForeverToANonReadingClientAtEitherTim
         HttpConnection connection(port());
         auto started = std::chrono::steady_clock::now();
         connection.send_raw("GET /cgi-bin/t?forever HTTP/1.0\r\n\r\n");
-        std::vector<pid_t> children;
-        ASSERT_TRUE(wait_until(
-            [&] {
-                children = child_processes(server_->pid());
-                return children.size() == 1;
-            },
-            1000ms));
-        const pid_t script = children.front();
+        const pid_t script = wait_for_single_script(1000ms);
+        ASSERT_GT(script, 0);
         std::this_thread::sleep_for(1000ms);
         ASSERT_TRUE(is_running(script)) << "stopped before its deadline";
         const int64_t rss_after = static_cast<int64_t>(resident_bytes(server_->pid()));
