@@ -61,13 +61,7 @@ void apply_limit(int resource, rlim_t value) {
     apply_limit(RLIMIT_CPU, setup.limits.cpu_seconds);
     apply_limit(RLIMIT_AS, setup.limits.address_space);
     apply_limit(RLIMIT_NPROC, setup.limits.processes);
-    if (setup.limits.open_files != 0) {
-        struct rlimit files {};
-        if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > setup.limits.open_files) {
-            files.rlim_cur = setup.limits.open_files;
-            ::setrlimit(RLIMIT_NOFILE, &files);
-        }
-    }
+    if (setup.limits.open_files.rlim_cur != 0) ::setrlimit(RLIMIT_NOFILE, &setup.limits.open_files);
     if (::chdir(setup.working_directory) == 0) {
         ::execve(setup.program, setup.argv, setup.envp);
     }

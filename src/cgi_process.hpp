@@ -18,9 +18,10 @@ struct CgiResourceLimits {
     rlim_t cpu_seconds = 0;    // RLIMIT_CPU
     rlim_t address_space = 0;  // RLIMIT_AS, bytes
     rlim_t processes = 0;      // RLIMIT_NPROC (not enforced for root)
-    // The soft RLIMIT_NOFILE the server started with, given back to scripts after the server
-    // raised its own (0: leave it): select() and FD_SETSIZE expect the usual limit.
-    rlim_t open_files = 0;
+    // RLIMIT_NOFILE with the soft limit the server started with, given back to scripts after
+    // the server raised its own (rlim_cur 0: leave it): select() and FD_SETSIZE expect the
+    // usual limit.
+    rlimit open_files{};
 };
 
 struct SpawnRequest {

@@ -129,10 +129,8 @@ void CgiSession::start() {
 }
 
 void CgiSession::refuse_for_now(const char* message) {
-    Response busy = make_error_response(status::service_unavailable, message);
-    busy.add_header("Retry-After", "1");
     phase_ = Phase::done;
-    host_.respond(release_request(), request_, std::move(busy));
+    host_.respond(release_request(), request_, make_retry_later_response(message));
     maybe_finished();
 }
 

@@ -115,4 +115,10 @@ Response make_error_response(int status, std::string_view detail) {
     return response;
 }
 
+Response make_retry_later_response(std::string_view detail) {
+    Response response = make_error_response(status::service_unavailable, detail);
+    response.add_header("Retry-After", "1");
+    return response;
+}
+
 }  // namespace cgihost

@@ -39,4 +39,8 @@ std::string_view reason_phrase(int status);
 // escaped under the heading; keep it free of internal paths.
 Response make_error_response(int status, std::string_view detail = {});
 
+// 503 with `Retry-After: 1` (RFC 9110 §15.6.4): the server is short of something for now
+// (script slots, descriptors), not broken; the client may try again in a moment.
+Response make_retry_later_response(std::string_view detail);
+
 }  // namespace cgihost

@@ -174,7 +174,8 @@ int Server::run() {
     rlim_t original_descriptor_limit = 0;
     const uint64_t descriptor_limit = raise_descriptor_limit(original_descriptor_limit);
     if (descriptor_limit > original_descriptor_limit) {
-        context_.cgi.limits.open_files = original_descriptor_limit;  // scripts get it back
+        // Scripts get the starting soft limit back, under the hard limit now in force.
+        context_.cgi.limits.open_files = {original_descriptor_limit, descriptor_limit};
     }
     if (auto error = start_workers(listeners); !error.empty()) {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());

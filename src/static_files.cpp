@@ -33,13 +33,8 @@ Response response_for_errno(int error_number) {
         case ELOOP:
             return make_error_response(status::forbidden);
         case EMFILE:
-        case ENFILE: {
-            // Out of descriptors is passing: say so, as for a script that cannot be spawned.
-            Response busy = make_error_response(status::service_unavailable,
-                                                "The server is busy; try again shortly.");
-            busy.add_header("Retry-After", "1");
-            return busy;
-        }
+        case ENFILE:  // out of descriptors is passing, as for a script that cannot be spawned
+            return make_retry_later_response("The server is busy; try again shortly.");
         default:
             return make_error_response(status::internal_server_error);
     }
