@@ -19,10 +19,12 @@ inline constexpr int bad_request = 400;
 inline constexpr int forbidden = 403;
 inline constexpr int not_found = 404;
 inline constexpr int method_not_allowed = 405;
+inline constexpr int request_timeout = 408;
 inline constexpr int precondition_failed = 412;
 inline constexpr int payload_too_large = 413;
 inline constexpr int uri_too_long = 414;
 inline constexpr int range_not_satisfiable = 416;
+inline constexpr int expectation_failed = 417;
 inline constexpr int header_fields_too_large = 431;
 inline constexpr int internal_server_error = 500;
 inline constexpr int not_implemented = 501;
@@ -30,6 +32,7 @@ inline constexpr int bad_gateway = 502;
 inline constexpr int service_unavailable = 503;
 inline constexpr int gateway_timeout = 504;
 inline constexpr int http_version_not_supported = 505;
+inline constexpr int insufficient_storage = 507;
 }  // namespace status
 
 // The RFC 9110 §15 reason phrase, or "Unknown" for codes it does not name.
