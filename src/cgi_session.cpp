@@ -81,14 +81,14 @@ std::string format_seconds(double seconds) {
 }  // namespace
 
 CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context, evhttp_request* req,
-                       Request request, Target target, int redirect_hops)
+                       Request request, Target target, int redirect_hops, ReceivedBody body)
     : host_(host),
       context_(context),
       req_(req),
       request_(std::move(request)),
       target_(std::move(target)),
       redirect_hops_(redirect_hops),
-      body_(evbuffer_new()) {
+      body_(std::move(body)) {
     // RFC 3875 §5: a script whose name starts with "nph-" writes the whole HTTP response.
     nph_ = file_name_of(target_.file_path).starts_with("nph-");
 }
@@ -135,12 +135,10 @@ void CgiSession::refuse_for_now(const char* message) {
 }
 
 std::string CgiSession::spawn() {
-    // The body already arrived whole (evhttp reads it before calling us); take it over.
-    evbuffer_add_buffer(body_.get(), evhttp_request_get_input_buffer(req_));
     const CgiSettings& cgi = context_.cgi;
     SpawnRequest spawn;
-    CgiRequestInfo info = make_request_info(request_, target_, context_.resolver.docroot,
-                                            evbuffer_get_length(body_.get()));
+    CgiRequestInfo info =
+        make_request_info(request_, target_, context_.resolver.docroot, body_.length);
     spawn.envp = build_cgi_environment(info, cgi.environment, ::getenv);
     spawn.argv = build_cgi_argv(target_.file_path, request_.method, request_.query);
     spawn.program = target_.file_path;
@@ -155,12 +153,13 @@ std::string CgiSession::spawn() {
 
 void CgiSession::watch_pipes() {
     event_base* base = host_.event_loop();
-    if (evbuffer_get_length(body_.get()) > 0) {
+    if (body_.length > 0) {
         stdin_event_.reset(event_new(base, process_.stdin_pipe().get(), EV_WRITE | EV_PERSIST,
                                      &CgiSession::on_stdin_writable, this));
         event_add(stdin_event_.get(), nullptr);
     } else {
         process_.stdin_pipe().reset();  // RFC 3875 §4.2: no body, immediate EOF
+        body_ = {};
     }
     stdout_event_.reset(event_new(base, process_.stdout_pipe().get(), EV_READ | EV_PERSIST,
                                   &CgiSession::on_stdout_readable, this));
@@ -192,14 +191,29 @@ void CgiSession::watch_client() {
 
 void CgiSession::on_stdin_writable(evutil_socket_t fd, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
-    int written = evbuffer_write(session->body_.get(), fd);
-    bool failed = written < 0 && errno != EAGAIN && errno != EINTR;
-    if (failed || evbuffer_get_length(session->body_.get()) == 0) {
+    if (!session->feed_stdin(fd)) {
         // Done, or the script closed its stdin early (EPIPE): it may still answer.
         session->stdin_event_.reset();
         session->process_.stdin_pipe().reset();
-        evbuffer_drain(session->body_.get(), evbuffer_get_length(session->body_.get()));
+        session->body_ = {};  // its memory share and its temporary file go now
     }
+}
+
+// Writes what the pipe takes of the body; false once it is all written or cannot be. A
+// spooled body moves from its file to the pipe inside the kernel (splice).
+bool CgiSession::feed_stdin(int fd) {
+    if (body_.file) {
+        auto offset = static_cast<loff_t>(body_sent_);
+        const ssize_t moved = ::splice(body_.file.get(), &offset, fd, nullptr,
+                                       static_cast<size_t>(body_.length - body_sent_),
+                                       SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        if (moved > 0) body_sent_ += static_cast<uint64_t>(moved);
+        const bool failed = moved == 0 || (moved < 0 && errno != EAGAIN && errno != EINTR);
+        return !failed && body_sent_ < body_.length;
+    }
+    const int written = evbuffer_write(body_.memory.get(), fd);
+    const bool failed = written < 0 && errno != EAGAIN && errno != EINTR;
+    return !failed && evbuffer_get_length(body_.memory.get()) > 0;
 }
 
 void CgiSession::on_stdout_readable(evutil_socket_t fd, short, void* self) {

@@ -13,6 +13,7 @@
 #include "cgi_response_parser.hpp"
 #include "event_ptr.hpp"
 #include "http_message.hpp"
+#include "received_body.hpp"
 #include "server_context.hpp"
 #include "target_resolver.hpp"
 
@@ -40,7 +41,7 @@ class CgiSessionHost {
 class CgiSession {
   public:
     CgiSession(CgiSessionHost& host, const ServerContext& context, evhttp_request* req,
-               Request request, Target target, int redirect_hops);
+               Request request, Target target, int redirect_hops, ReceivedBody body);
     ~CgiSession();
     CgiSession(const CgiSession&) = delete;
     CgiSession& operator=(const CgiSession&) = delete;
@@ -56,6 +57,7 @@ class CgiSession {
     enum class Phase { reading_head, awaiting_redirect, streaming, done };
 
     static void on_stdin_writable(evutil_socket_t, short, void* self);
+    bool feed_stdin(int fd);
     static void on_stdout_readable(evutil_socket_t, short, void* self);
     static void on_stderr_readable(evutil_socket_t, short, void* self);
     static void on_process_exit(evutil_socket_t, short, void* self);
@@ -119,7 +121,8 @@ class CgiSession {
     uint64_t stderr_logged_ = 0;
     std::string stderr_partial_;
 
-    EvbufferPtr body_;  // request body not yet written to stdin
+    ReceivedBody body_;       // the request body; what is not yet written to stdin
+    uint64_t body_sent_ = 0;  // bytes of a spooled body already given to stdin
     EventPtr stdin_event_;
     EventPtr stdout_event_;
     EventPtr stderr_event_;

@@ -43,8 +43,18 @@ void add_options(CLI::App& app, Config& c) {
         ->transform(sizes);
     app.add_option("--max-uri-size", c.max_uri_size, "Request target limit (414)")
         ->transform(sizes);
-    app.add_option("--max-body-size", c.max_body_size, "Request body limit (413)")
+    app.add_option("--max-body-size", c.max_body_size,
+                   "Request body limit as sent, chunk framing included (413)")
         ->transform(sizes);
+    app.add_option("--max-body-memory", c.max_body_memory,
+                   "Request bodies held in memory by all connections together; beyond it new "
+                   "bodies get 503 with Retry-After")
+        ->transform(sizes);
+    app.add_option("--body-spool-threshold", c.body_spool_threshold,
+                   "Bodies larger than this are received into an unlinked temporary file")
+        ->transform(sizes);
+    app.add_option("--body-spool-dir", c.body_spool_dir,
+                   "Directory for those files; empty = $TMPDIR, else /tmp");
     app.add_option("--read-timeout", c.read_timeout, "Seconds a request may stall while read")
         ->check(CLI::PositiveNumber);
     app.add_option("--header-timeout", c.header_timeout,
@@ -52,10 +62,12 @@ void add_options(CLI::App& app, Config& c) {
                    "its head is complete; then 408 and close")
         ->check(CLI::PositiveNumber);
     app.add_option("--body-timeout", c.body_timeout,
-                   "Seconds a request body may take, extended by --body-min-rate")
+                   "Seconds a request body may fall behind --body-min-rate (or, with a rate of "
+                   "0, may take in all); then 408 and close")
         ->check(CLI::PositiveNumber);
     app.add_option("--body-min-rate", c.body_min_rate,
-                   "Body bytes that earn one more second of --body-timeout; 0 = none")
+                   "Bytes per second a request body must average; a fast start earns no more "
+                   "than --body-timeout of slack")
         ->check(CLI::NonNegativeNumber);
     app.add_option("--write-timeout", c.write_timeout, "Seconds a response may stall")
         ->check(CLI::PositiveNumber);
@@ -159,6 +171,17 @@ std::string validate(Config& c) {
     }
     if (c.max_header_size < 1024) return "--max-header-size: must be at least 1024 bytes";
     if (c.max_uri_size < 256) return "--max-uri-size: must be at least 256 bytes";
+    if (c.body_spool_dir.empty()) {
+        const char* tmpdir = std::getenv("TMPDIR");
+        c.body_spool_dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+    }
+    if (auto error = check_directory("--body-spool-dir", c.body_spool_dir); !error.empty()) {
+        return error;
+    }
+    if (::access(c.body_spool_dir.c_str(), W_OK) != 0) {
+        return "--body-spool-dir: cannot write to '" + c.body_spool_dir +
+               "': " + std::strerror(errno);
+    }
     if (auto error = validate_cgi(c); !error.empty()) return error;
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
     return {};

@@ -45,13 +45,17 @@ struct Config {
     uint64_t cgi_rlimit_nproc = 0;                    // RLIMIT_NPROC; 0 = inherit (root ignores it)
 
     // Limits, in bytes and seconds.
-    uint64_t max_header_size = uint64_t{16} * 1024;       // request line + headers; more → 431
-    uint64_t max_uri_size = uint64_t{8} * 1024;           // request target; more → 414
-    uint64_t max_body_size = uint64_t{64} * 1024 * 1024;  // request body; more → 413
+    uint64_t max_header_size = uint64_t{16} * 1024;  // request line + headers; more → 431
+    uint64_t max_uri_size = uint64_t{8} * 1024;      // request target; more → 414
+    uint64_t max_body_size = uint64_t{1} << 30;      // request body as sent; more → 413
+    // Request bodies held in memory by all connections together; beyond it new bodies → 503.
+    uint64_t max_body_memory = uint64_t{256} * 1024 * 1024;
+    uint64_t body_spool_threshold = uint64_t{256} * 1024;  // larger bodies go to a temp file
+    std::string body_spool_dir;                            // where; "" = $TMPDIR, else /tmp
     double read_timeout = 30;        // a new connection's request must make progress this often
     double header_timeout = 20;      // a request's head must arrive whole this soon (slowloris)
-    double body_timeout = 20;        // a request's body must arrive this soon, extended by…
-    double body_min_rate = 500;      // …a second per this many bytes received; 0 = no extension
+    double body_timeout = 20;        // slack (s) a body may fall behind --body-min-rate…
+    double body_min_rate = 500;      // …the bytes/s it must average; 0 = body-timeout is fixed
     double write_timeout = 60;       // a response must make progress this often
     double keep_alive_timeout = 15;  // idle time allowed between requests on one connection
     double shutdown_grace = 10;      // SIGTERM: time in-flight requests get to finish

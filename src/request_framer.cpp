@@ -274,6 +274,7 @@ bool RequestFramer::field_line(std::string_view line) {
 // RFC 9112 §6.3: the body's length, from exactly one of Transfer-Encoding: chunked and a
 // valid Content-Length; anything ambiguous is refused and the connection closed.
 bool RequestFramer::end_of_head() {
+    head_.declares_body = transfer_encodings_ > 0 || content_lengths_ > 0;
     if (transfer_encodings_ > 0) {
         if (content_lengths_ > 0) {
             fail(status::bad_request, "Both Transfer-Encoding and Content-Length.");

@@ -31,6 +31,7 @@ struct RequestHead {
     // Transfer-Encoding and Expect (the framer owns the body), ending with the empty line.
     std::string text;
     BodyFraming framing = BodyFraming::none;
+    bool declares_body = false;    // it had Content-Length (even 0) or Transfer-Encoding
     uint64_t content_length = 0;   // with BodyFraming::length
     bool expect_continue = false;  // "Expect: 100-continue" on an HTTP/1.1 request with a body
 };

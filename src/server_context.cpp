@@ -34,4 +34,18 @@ CgiSettings make_cgi_settings(const Config& config) {
     return cgi;
 }
 
+// evhttp refused heads beyond this many times max-header-size by itself (with 413), and so
+// does the framer now; below it, validate_request answers 414/431 with the precise status.
+constexpr uint64_t kHeadSlack = 4;
+
+IntakeSettings make_intake_settings(const Config& config) {
+    IntakeSettings intake;
+    intake.framing.max_head_size = config.max_header_size * kHeadSlack + config.max_uri_size;
+    intake.framing.max_body_size = config.max_body_size;
+    intake.timeouts = {config.header_timeout, config.body_timeout, config.body_min_rate};
+    intake.spool_threshold = config.body_spool_threshold;
+    intake.spool_dir = config.body_spool_dir;
+    return intake;
+}
+
 }  // namespace cgihost

@@ -9,6 +9,7 @@
 #include "config.hpp"
 #include "log.hpp"
 #include "mime_types.hpp"
+#include "request_intake.hpp"
 #include "request_validation.hpp"
 #include "static_files.hpp"
 #include "target_resolver.hpp"
@@ -28,6 +29,7 @@ struct CgiSettings {
 };
 
 CgiSettings make_cgi_settings(const Config& config);
+IntakeSettings make_intake_settings(const Config& config);
 
 struct ServerContext {
     const Config& config;
@@ -37,6 +39,9 @@ struct ServerContext {
     RequestLimits limits;
     StaticFileOptions static_options;
     CgiSettings cgi;
+    IntakeSettings intake;
+    // Request bodies in memory, across all workers, against max-body-memory.
+    mutable BodyMemoryBudget body_budget{0};
     // Scripts running now, across all workers, against cgi-max-processes.
     mutable std::atomic<unsigned> running_cgi_processes{0};
 };

@@ -16,17 +16,11 @@
 namespace cgihost {
 namespace {
 
-// evhttp refuses heads beyond this many times our configured limit by itself (with 413);
-// below it, validate_request answers 414/431 so clients get the precise status.
-constexpr uint64_t kEvhttpHeadSlack = 4;
 constexpr double kDrainTickSeconds = 0.05;
 // After accept() fails (out of descriptors, typically), the listeners rest this long: the
 // failing connection stays queued, so retrying at once would spin the loop at 100 % CPU.
 constexpr int kAcceptRetryMilliseconds = 250;
 constexpr double kAcceptWarningInterval = 10;
-// RFC 9110 §15.5.9: a server may send 408 before closing a connection it gave up waiting on.
-constexpr std::string_view kRequestTimeoutReply =
-    "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 constexpr ev_uint16_t kAllMethods = EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                                     EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH;
@@ -34,12 +28,6 @@ constexpr ev_uint16_t kAllMethods = EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_RE
 // The worker whose loop runs on this thread. Only the accept-error callback needs it: evhttp
 // owns its listeners and hands that callback no argument of ours.
 thread_local Worker* t_loop_owner = nullptr;
-
-double monotonic_seconds() {
-    timespec now{};
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
-}
 
 // A quarter of the descriptors stays for what requests need besides their connection: a
 // script's three pipes and pidfd, a static file, the logs.
@@ -59,10 +47,6 @@ size_t connection_cap(const Config& config) {
     return static_cast<size_t>(std::max<uint64_t>(1, (total + threads - 1) / threads));
 }
 
-RequestTimeouts request_timeouts(const Config& config) {
-    return {config.header_timeout, config.body_timeout, config.body_min_rate};
-}
-
 }  // namespace
 
 Worker::Worker(const ServerContext& context) : context_(context) {}
@@ -74,12 +58,8 @@ Worker::~Worker() {
     sessions_.clear();
     connections_.clear();
     http_.reset();
-    for (bufferevent* bev : std::exchange(unadopted_, {}))
+    for (auto [bev, intake] : std::exchange(unadopted_, {}))
         bufferevent_decref(bev);
-}
-
-Worker::ConnectionState::~ConnectionState() {
-    if (input_watch != nullptr) evbuffer_remove_cb_entry(input, input_watch);
 }
 
 std::string Worker::init(std::vector<UniqueFd> listeners) {
@@ -91,10 +71,11 @@ std::string Worker::init(std::vector<UniqueFd> listeners) {
     evhttp_set_gencb(http_.get(), &Worker::on_request, this);
     // We answer every method ourselves (405/501) rather than let evhttp refuse some.
     evhttp_set_allowed_methods(http_.get(), kAllMethods);
-    evhttp_set_max_headers_size(
-        http_.get(),
-        static_cast<ev_ssize_t>(config.max_header_size * kEvhttpHeadSlack + config.max_uri_size));
-    evhttp_set_max_body_size(http_.get(), static_cast<ev_ssize_t>(config.max_body_size));
+    // The intake refuses longer heads first; this is evhttp's own bound, kept as a backstop.
+    evhttp_set_max_headers_size(http_.get(),
+                                static_cast<ev_ssize_t>(context_.intake.framing.max_head_size));
+    // Bodies never reach evhttp: the intake receives them and hands evhttp body-less heads.
+    evhttp_set_max_body_size(http_.get(), 0);
     timeval read_timeout = to_timeval(config.read_timeout);
     evhttp_set_timeout_tv(http_.get(), &read_timeout);
     evhttp_set_default_content_type(http_.get(), nullptr);
@@ -169,13 +150,9 @@ void Worker::track_request(evhttp_request* req) {
     evhttp_connection* connection = evhttp_request_get_connection(req);
     if (connection == nullptr) return;
     // Adopted at accept, normally; one evhttp made without us goes unwatched but counted.
-    auto [it, inserted] =
-        connections_.try_emplace(connection, *this, connection, request_timeouts(context_.config));
+    auto [it, inserted] = connections_.try_emplace(connection);
     if (inserted) evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
-    ConnectionState& state = it->second;
-    state.deadline.finish();
-    if (state.deadline_timer) event_del(state.deadline_timer.get());
-    ++state.busy;
+    ++it->second.busy;
     evhttp_request_set_on_complete_cb(req, &Worker::on_request_complete, this);
     timeval write_timeout = to_timeval(context_.config.write_timeout);
     evhttp_connection_set_timeout_tv(connection, &write_timeout);
@@ -188,9 +165,7 @@ void Worker::on_request_complete(evhttp_request* req, void* self) {
     if (it != worker->connections_.end()) {
         ConnectionState& state = it->second;
         if (state.busy > 0) --state.busy;
-        // The next request's clock starts with its first byte, which may already be here.
-        state.deadline.await_next();
-        if (state.input != nullptr) worker->feed_deadline(state, evbuffer_get_length(state.input));
+        if (state.intake != nullptr) state.intake->resume();  // the next request may be here
     }
     if (connection != nullptr) {
         // The connection now idles until the client's next request.
@@ -204,6 +179,7 @@ void Worker::on_connection_close(evhttp_connection* connection, void* self) {
     auto it = worker->connections_.find(connection);
     if (it == worker->connections_.end()) return;
     CgiSession* session = it->second.session;
+    if (it->second.intake != nullptr) it->second.intake->detach();
     worker->connections_.erase(it);
     worker->update_listening();
     if (session != nullptr) session->on_connection_closed();
@@ -211,13 +187,20 @@ void Worker::on_connection_close(evhttp_connection* connection, void* self) {
 
 bufferevent* Worker::on_new_connection(event_base* base, void* self) {
     auto* worker = static_cast<Worker*>(self);
-    // The options evhttp itself would use; it sets the descriptor and its callbacks next.
-    bufferevent* bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    RequestIntake* intake = nullptr;
+    RequestIntake::Services services{worker->context_.intake, worker->context_.body_budget,
+                                     worker->context_.logger,
+                                     [worker](const Request& request, int code, uint64_t bytes) {
+                                         worker->log_access(request, code, bytes);
+                                     }};
+    // evhttp sets the descriptor and its callbacks on what we return.
+    bufferevent* bev = RequestIntake::create(base, std::move(services), &intake);
     if (bev == nullptr) return nullptr;
     // evhttp has not made the connection yet, and may free it at once if that fails; our
-    // reference keeps `bev` valid until on_adopt_connections looks, later in this iteration.
+    // reference keeps `bev` (and its intake) valid until on_adopt_connections looks, later in
+    // this iteration.
     bufferevent_incref(bev);
-    worker->unadopted_.push_back(bev);
+    worker->unadopted_.emplace_back(bev, intake);
     event_active(worker->adopt_event_.get(), EV_READ, 0);
     worker->update_listening();
     return bev;
@@ -225,101 +208,25 @@ bufferevent* Worker::on_new_connection(event_base* base, void* self) {
 
 void Worker::on_adopt_connections(evutil_socket_t, short, void* self) {
     auto* worker = static_cast<Worker*>(self);
-    for (bufferevent* bev : std::exchange(worker->unadopted_, {})) {
+    for (auto [bev, intake] : std::exchange(worker->unadopted_, {})) {
         // evhttp gave the bufferevent its callbacks with the connection as their argument;
         // bufferevent_free clears them, so none means evhttp already let it go.
         bufferevent_data_cb read_cb = nullptr;
         void* connection = nullptr;
         bufferevent_getcb(bev, &read_cb, nullptr, nullptr, &connection);
         if (read_cb != nullptr && connection != nullptr)
-            worker->adopt(static_cast<evhttp_connection*>(connection), bev);
+            worker->adopt(static_cast<evhttp_connection*>(connection), intake);
         bufferevent_decref(bev);
     }
     worker->update_listening();  // one evhttp dropped at once frees its place
 }
 
-void Worker::adopt(evhttp_connection* connection, bufferevent* bev) {
-    auto [it, inserted] =
-        connections_.try_emplace(connection, *this, connection, request_timeouts(context_.config));
+void Worker::adopt(evhttp_connection* connection, RequestIntake* intake) {
+    auto [it, inserted] = connections_.try_emplace(connection);
     if (!inserted) return;
     evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
-    ConnectionState& state = it->second;
-    state.deadline_timer.reset(event_new(base_.get(), -1, 0, &Worker::on_deadline, &state));
-    state.input = bufferevent_get_input(bev);
-    state.input_watch = evbuffer_add_cb(state.input, &Worker::on_input, &state);
-    // Like Apache's mod_reqtimeout, a new connection's head is due from its opening, so a
-    // client that connects and sends nothing holds a descriptor no longer than that.
-    state.deadline.start_head(monotonic_seconds());
-    arm_deadline(state);
-}
-
-void Worker::on_input(evbuffer*, const evbuffer_cb_info* info, void* state) {
-    auto& connection = *static_cast<ConnectionState*>(state);
-    if (info->n_added == 0) return;  // evhttp consuming what it parsed
-    connection.owner.feed_deadline(connection, info->n_added);
-}
-
-// Shows the deadline the newest `new_bytes` of the connection's input, where they were appended.
-void Worker::feed_deadline(ConnectionState& state, size_t new_bytes) {
-    const RequestDeadline::Phase before = state.deadline.phase();
-    if (before == RequestDeadline::Phase::done) return;  // answering; the bytes wait their turn
-    const size_t length = evbuffer_get_length(state.input);
-    new_bytes = std::min(new_bytes, length);
-    evbuffer_ptr start{};
-    if (new_bytes == 0 ||
-        evbuffer_ptr_set(state.input, &start, length - new_bytes, EVBUFFER_PTR_SET) != 0) {
-        return;
-    }
-    std::vector<evbuffer_iovec> chunks(
-        static_cast<size_t>(evbuffer_peek(state.input, new_bytes, &start, nullptr, 0)));
-    evbuffer_peek(state.input, new_bytes, &start, chunks.data(), static_cast<int>(chunks.size()));
-    const double now = monotonic_seconds();
-    for (const evbuffer_iovec& chunk : chunks) {
-        size_t take = std::min(chunk.iov_len, new_bytes);
-        state.deadline.receive({static_cast<const char*>(chunk.iov_base), take}, now);
-        new_bytes -= take;
-    }
-    // A new phase has a new deadline; within one, it only moves later and the timer re-checks.
-    if (state.deadline.phase() != before) arm_deadline(state);
-}
-
-void Worker::arm_deadline(ConnectionState& state) {
-    std::optional<double> due = state.deadline.deadline();
-    if (!due) {
-        event_del(state.deadline_timer.get());
-        return;
-    }
-    timeval wait = to_timeval(std::max(0.0, *due - monotonic_seconds()));
-    event_add(state.deadline_timer.get(), &wait);
-}
-
-void Worker::on_deadline(evutil_socket_t, short, void* state) {
-    auto& connection = *static_cast<ConnectionState*>(state);
-    std::optional<double> due = connection.deadline.deadline();
-    if (!due) return;
-    if (monotonic_seconds() < *due) return connection.owner.arm_deadline(connection);
-    connection.owner.drop_late_client(connection);
-}
-
-void Worker::drop_late_client(ConnectionState& state) {
-    char* address = nullptr;
-    ev_uint16_t port = 0;
-    evhttp_connection_get_peer(state.connection, &address, &port);
-    const bool head = state.deadline.phase() == RequestDeadline::Phase::head;
-    context_.logger.info(std::string("closing the connection from ") +
-                         (address != nullptr ? address : "?") + ":" + std::to_string(port) +
-                         (head ? ": request head" : ": request body") +
-                         " not received in time (408)");
-    // Best effort: the client may not be reading, and the loop must not wait for it.
-    if (bufferevent* bev = evhttp_connection_get_bufferevent(state.connection)) {
-        evutil_socket_t fd = bufferevent_getfd(bev);
-        if (fd >= 0) {
-            (void)::send(fd, kRequestTimeoutReply.data(), kRequestTimeoutReply.size(),
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
-        }
-    }
-    // Its close callback erases `state`, so nothing may touch it after this.
-    evhttp_connection_free(state.connection);
+    it->second.intake = intake;
+    intake->attach(connection);
 }
 
 void Worker::on_accept_error(evconnlistener*, void*) {
@@ -409,18 +316,26 @@ void Worker::log_access(const Request& request, int code, uint64_t bytes) {
 void Worker::handle(evhttp_request* req) {
     track_request(req);
     Request request = make_request(req);
+    ReceivedBody body;
+    auto it = connections_.find(evhttp_request_get_connection(req));
+    if (it != connections_.end() && it->second.intake != nullptr) {
+        body = it->second.intake->take_body();
+    }
+    // The intake took Content-Length or chunked framing off the head; scripts see the length
+    // of the body as received (RFC 3875 §4.1.2).
+    if (body.present) request.headers.emplace_back("Content-Length", std::to_string(body.length));
     if (auto refusal = validate_request(request, context_.limits)) {
         respond(req, request, std::move(*refusal));
         return;
     }
-    dispatch(req, std::move(request), 0);
+    dispatch(req, std::move(request), 0, std::move(body));
 }
 
 void Worker::redirect_locally(evhttp_request* req, Request request, int hops) {
-    dispatch(req, std::move(request), hops);
+    dispatch(req, std::move(request), hops, {});  // RFC 3875 §6.2.2: the body is not resent
 }
 
-void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops) {
+void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
     Target target = resolve_target(context_.resolver, request.path);
     if (target.kind != TargetKind::cgi_script) {
         Response response =
@@ -430,7 +345,7 @@ void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops) {
     }
     fill_local_address(req, request);
     auto session = std::make_unique<CgiSession>(*this, context_, req, std::move(request),
-                                                std::move(target), redirect_hops);
+                                                std::move(target), redirect_hops, std::move(body));
     CgiSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     raw->start();

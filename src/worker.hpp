@@ -13,7 +13,8 @@
 #include "cgi_session.hpp"
 #include "event_ptr.hpp"
 #include "http_message.hpp"
-#include "request_deadline.hpp"
+#include "received_body.hpp"
+#include "request_intake.hpp"
 #include "server_context.hpp"
 #include "unique_fd.hpp"
 
@@ -47,27 +48,14 @@ class Worker : public CgiSessionHost {
     // What the worker knows of one client connection, from its opening to its close callback.
     // Held in connections_, whose nodes never move, so libevent callbacks may point at it.
     struct ConnectionState {
-        ConnectionState(Worker& owner, evhttp_connection* connection, RequestTimeouts timeouts)
-            : owner(owner), connection(connection), deadline(timeouts) {}
-        ~ConnectionState();
-        ConnectionState(const ConnectionState&) = delete;
-        ConnectionState& operator=(const ConnectionState&) = delete;
-
-        Worker& owner;
-        evhttp_connection* connection;
-        int busy = 0;                   // requests not yet fully answered
-        CgiSession* session = nullptr;  // the CGI session answering the current request
-        RequestDeadline deadline;       // when the request being received is due
-        EventPtr deadline_timer;
-        evbuffer* input = nullptr;  // the connection's receive buffer, watched for new bytes
-        evbuffer_cb_entry* input_watch = nullptr;
+        int busy = 0;                     // requests not yet fully answered
+        CgiSession* session = nullptr;    // the CGI session answering the current request
+        RequestIntake* intake = nullptr;  // what reads its requests; owned by its bufferevent
     };
 
     // evhttp_set_bevcb: called as evhttp accepts a connection, before it exists.
     static bufferevent* on_new_connection(event_base* base, void* self);
     static void on_adopt_connections(evutil_socket_t, short, void* self);
-    static void on_input(evbuffer* input, const evbuffer_cb_info* info, void* state);
-    static void on_deadline(evutil_socket_t, short, void* state);
     static void on_accept_error(evconnlistener* listener, void*);
     static void on_accept_resume(evutil_socket_t, short, void* self);
     static void on_sessions_finished(evutil_socket_t, short, void* self);
@@ -77,17 +65,14 @@ class Worker : public CgiSessionHost {
     static void on_stop(evutil_socket_t, short, void* self);
     static void on_drain_tick(evutil_socket_t, short, void* self);
 
-    void adopt(evhttp_connection* connection, bufferevent* bev);
-    void feed_deadline(ConnectionState& state, size_t new_bytes);
-    void arm_deadline(ConnectionState& state);
-    void drop_late_client(ConnectionState& state);
+    void adopt(evhttp_connection* connection, RequestIntake* intake);
     void pause_accepting(int error_number);
     void set_listening(bool enabled);
     void update_listening();
     bool at_capacity() const { return connections_.size() + unadopted_.size() >= connection_cap_; }
     void handle(evhttp_request* req);
     void track_request(evhttp_request* req);
-    void dispatch(evhttp_request* req, Request request, int redirect_hops);
+    void dispatch(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body);
     size_t in_flight() const;
 
     const ServerContext& context_;
@@ -107,7 +92,7 @@ class Worker : public CgiSessionHost {
     EventPtr sessions_finished_event_;
     // Connections evhttp accepted in this loop iteration, each with a reference we hold
     // until on_adopt_connections has seen whether evhttp kept it.
-    std::vector<bufferevent*> unadopted_;
+    std::vector<std::pair<bufferevent*, RequestIntake*>> unadopted_;
     EventPtr adopt_event_;
     EventPtr accept_resume_timer_;
     size_t connection_cap_ = 0;  // this worker's share of --max-connections

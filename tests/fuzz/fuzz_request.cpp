@@ -211,6 +211,8 @@ cgihost::Config make_config(const cgihost::fuzz::FuzzTree& tree) {
     config.max_header_size = 2048;  // small, so the fuzzer reaches 414/431 with short inputs
     config.max_uri_size = 512;
     config.max_body_size = 1024;
+    config.body_spool_threshold = 256;  // so that the fuzzer reaches the spooling path too
+    config.body_spool_dir = "/tmp";
     config.cgi_timeout = 2;
     config.cgi_max_time = 4;
     config.cgi_kill_grace = 0.5;
@@ -229,7 +231,9 @@ class InProcessServer {
                    .resolver = make_resolver(config_),
                    .limits = {config_.max_uri_size, config_.max_header_size},
                    .static_options = {config_.directory_listing},
-                   .cgi = cgihost::make_cgi_settings(config_)},
+                   .cgi = cgihost::make_cgi_settings(config_),
+                   .intake = cgihost::make_intake_settings(config_),
+                   .body_budget = cgihost::BodyMemoryBudget(config_.max_body_memory)},
           worker_(context_) {
         // As in main: a client that leaves must not kill the server with SIGPIPE.
         (void)std::signal(SIGPIPE, SIG_IGN);
