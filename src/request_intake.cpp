@@ -360,7 +360,9 @@ bufferevent_filter_result RequestIntake::write_out(evbuffer* src) {
         if (evbuffer_get_length(src) > 0) event_add(flush_event_.get(), nullptr);
         return BEV_OK;
     }
-    if (written < 0 && (evbuffer_get_length(raw) > 0 || errno == EAGAIN || errno == EINTR)) {
+    // 0: sendfile would block (libevent reports EAGAIN from sendfile as 0 bytes written).
+    if (written == 0 ||
+        (written < 0 && (evbuffer_get_length(raw) > 0 || errno == EAGAIN || errno == EINTR))) {
         event_add(flush_event_.get(), nullptr);  // again when the socket can take more
         return BEV_NEED_MORE;
     }

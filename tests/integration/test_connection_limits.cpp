@@ -54,22 +54,6 @@ rlim_t raise_own_descriptor_limit() {
     return limit.rlim_cur;
 }
 
-// The CPU time (user + system, all threads) a process has used, from /proc/PID/stat.
-double cpu_seconds(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    std::istringstream fields(line.substr(line.rfind(')') + 2));
-    std::string field;
-    // After "pid (comm) ", utime and stime are the 12th and 13th fields.
-    for (int i = 0; i < 11; ++i)
-        fields >> field;
-    unsigned long long user = 0;
-    unsigned long long system = 0;
-    fields >> user >> system;
-    return static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 // The soft "Max open files" of a running process, from /proc/PID/limits; 0 when unreadable.
 uint64_t soft_descriptor_limit(pid_t pid) {
     std::ifstream limits("/proc/" + std::to_string(pid) + "/limits");

@@ -257,12 +257,40 @@ int count_zombie_children(pid_t pid) {
                                           [](const ChildProcess& c) { return c.state == 'Z'; }));
 }
 
-uint64_t resident_bytes(pid_t pid) {
+namespace {
+
+// A "Name:   123 kB" line of /proc/PID/status, in bytes; 0 when unreadable.
+uint64_t status_kilobytes(pid_t pid, const std::string& name) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     for (std::string line; std::getline(status, line);) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // in kB
+        if (line.rfind(name, 0) == 0) return std::stoull(line.substr(name.size())) * 1024;
     }
     return 0;
+}
+
+}  // namespace
+
+uint64_t resident_bytes(pid_t pid) {
+    return status_kilobytes(pid, "VmRSS:");
+}
+
+uint64_t peak_resident_bytes(pid_t pid) {
+    return status_kilobytes(pid, "VmHWM:");
+}
+
+double cpu_seconds(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    std::istringstream fields(line.substr(line.rfind(')') + 2));
+    std::string field;
+    // After "pid (comm) ", utime and stime are the 12th and 13th fields.
+    for (int i = 0; i < 11; ++i)
+        fields >> field;
+    unsigned long long user = 0;
+    unsigned long long system = 0;
+    fields >> user >> system;
+    return static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace cgihost::testing

@@ -85,5 +85,9 @@ std::vector<ChildProcess> children_of(pid_t parent);
 
 // VmRSS of a process in bytes; 0 when unreadable.
 uint64_t resident_bytes(pid_t pid);
+// VmHWM, the largest VmRSS the process has had, in bytes; 0 when unreadable.
+uint64_t peak_resident_bytes(pid_t pid);
+// The CPU time (user + system, all threads, children excluded) a process has used.
+double cpu_seconds(pid_t pid);
 
 }  // namespace cgihost::testing

@@ -101,7 +101,10 @@ TEST_F(ParseConfig, FillsEveryDefaultWhenOnlyTheDocrootIsGiven) {
     EXPECT_EQ(c.cgi_url, "/cgi-bin/");
     EXPECT_EQ(c.max_header_size, 16u * 1024);
     EXPECT_EQ(c.max_uri_size, 8u * 1024);
-    EXPECT_EQ(c.max_body_size, 64u * 1024 * 1024);
+    EXPECT_EQ(c.max_body_size, uint64_t{1} << 30);
+    EXPECT_EQ(c.max_body_memory, 256u * 1024 * 1024);
+    EXPECT_EQ(c.body_spool_threshold, 256u * 1024);
+    EXPECT_FALSE(c.body_spool_dir.empty());  // $TMPDIR or /tmp, resolved by validation
     EXPECT_EQ(c.read_timeout, 30);
     EXPECT_EQ(c.write_timeout, 60);
     EXPECT_EQ(c.keep_alive_timeout, 15);
@@ -295,7 +298,10 @@ TEST_F(ParseConfig, HelpListsEveryOptionWithItsDefaultAndExitsZero) {
         {"--cgi-url", "=/cgi-bin/"},
         {"--max-header-size", "=16384"},
         {"--max-uri-size", "=8192"},
-        {"--max-body-size", "=67108864"},
+        {"--max-body-size", "=1073741824"},
+        {"--max-body-memory", "=268435456"},
+        {"--body-spool-threshold", "=262144"},
+        {"--body-spool-dir", ""},
         {"--read-timeout", "=30"},
         {"--write-timeout", "=60"},
         {"--keep-alive-timeout", "=15"},

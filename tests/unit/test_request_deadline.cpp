@@ -42,7 +42,7 @@ TEST(RequestDeadline, ExtendsTheBodyDeadlineASecondPerMinimumRateOfBytes) {
     deadline.receive_body(250, 0);
     EXPECT_EQ(deadline.deadline(), 10);  // never more than body_timeout ahead of the clock
     deadline.receive_body(750, 5);
-    EXPECT_EQ(deadline.deadline(), 12);
+    EXPECT_EQ(deadline.deadline(), 11.5);
 }
 
 TEST(RequestDeadline, AFastStartCannotBankTimeForATrickle) {
