@@ -177,3 +177,44 @@ def spawn_ceiling(binary, method, processes, seconds, program):
     if not match:
         raise RuntimeError(f"spawn_ceiling failed: {result.stdout}{result.stderr}")
     return int(match.group(1))
+
+
+def post_bodies(port, path, body_bytes, count, chunked, timeout_seconds):
+    """POSTs count bodies of body_bytes (a whole number of MiB) one after another, each on its
+    own connection, framed by Content-Length or as 64 KiB chunks, and reads each reply to the
+    end. Returns (replies that are 200 with `count=<body_bytes>`, failures by reason)."""
+    mib, chunk = 1 << 20, 64 * 1024
+    block = b"x" * mib
+    if chunked:
+        framing = b"Transfer-Encoding: chunked\r\n"
+        piece = b"".join(b"%x\r\n" % chunk + block[at:at + chunk] + b"\r\n"
+                         for at in range(0, mib, chunk))
+    else:
+        framing = f"Content-Length: {body_bytes}\r\n".encode()
+        piece = block
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            f"Content-Type: application/octet-stream\r\n").encode() + framing + b"\r\n"
+    expected = f"count={body_bytes}\n".encode()
+    ok, failures = 0, {}
+    for _ in range(count):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=timeout_seconds) as c:
+                c.sendall(head)
+                for _ in range(body_bytes // mib):
+                    c.sendall(piece)
+                if chunked:
+                    c.sendall(b"0\r\n\r\n")
+                reply = bytearray()
+                while data := c.recv(65536):
+                    reply += data
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            failures[reason] = failures.get(reason, 0) + 1
+            continue
+        status = bytes(reply).split(b"\r\n", 1)[0]
+        if b" 200 " in status + b" " and expected in reply:
+            ok += 1
+        else:
+            reason = status.decode(errors="replace") or "empty reply"
+            failures[reason] = failures.get(reason, 0) + 1
+    return ok, failures

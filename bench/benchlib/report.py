@@ -19,6 +19,9 @@ TARGETS = [("hello-c32", "requests_per_second", 1.2), ("hello-c128", "requests_p
            ("static1m-c32", "requests_per_second", 1.0)]
 HELD_RSS_LIMIT = 64 * MIB
 SLOW_GROWTH_LIMIT = 16 * MIB
+# body-cpu: CPU per MiB at the largest body over that at the smallest. "The same" (issue 10,
+# item 3), with room for the 10 ms clock tick and the per-request cost the small bodies carry.
+BODY_CPU_RATIO_LIMIT = 1.5
 
 
 def _median(values):
@@ -116,7 +119,7 @@ def format_table(results, scenarios, rows):
                 lines.append(f"{'':26}{'GB/s':8}" + "".join(
                     f"{(c['median'] * MIB / 1e9 if c else 0):>24.2f}" for c in cells))
     lines += ["", *format_ceiling(results), "", *format_resources(results), "",
-              *format_targets(results, rows)]
+              *format_body_cpu(results), "", *format_targets(results, rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -167,6 +170,42 @@ def format_resources(results):
     return lines
 
 
+def body_cpu_ratios(results):
+    """{(server, framing): CPU ms/MiB at the largest body / at the smallest}, None if unknown."""
+    by_key = {}
+    for r in results.get("body_cpu", []):
+        by_key.setdefault((r["server"], r["framing"]), {})[r["body_mib"]] = r["cpu_ms_per_mib"]
+    ratios = {}
+    for key, per_size in by_key.items():
+        smallest, largest = per_size[min(per_size)], per_size[max(per_size)]
+        ratios[key] = largest / smallest if smallest else None
+    return ratios
+
+
+def format_body_cpu(results):
+    records = results.get("body_cpu", [])
+    if not records:
+        return []
+    sizes = sorted({r["body_mib"] for r in records})
+    lines = ["Request body CPU (body-cpu): server CPU (utime + stime of the server's own "
+             "processes, not the scripts) per MiB",
+             "of request body received, bodies posted one after another to a CGI that reads "
+             "and discards them.",
+             f"{'server':16}{'framing':9}" + "".join(f"{str(s) + ' MiB':>11}" for s in sizes)
+             + f"{'largest/smallest':>18}"]
+    ratios = body_cpu_ratios(results)
+    index = {(r["server"], r["framing"], r["body_mib"]): r for r in records}
+    for server, framing in dict.fromkeys((r["server"], r["framing"]) for r in records):
+        cells = [index.get((server, framing, s)) for s in sizes]
+        ratio = ratios.get((server, framing))
+        lines.append(f"{server:16}{framing:9}"
+                     + "".join(f"{c['cpu_ms_per_mib']:>11.3f}" if c else f"{'-':>11}"
+                               for c in cells)
+                     + (f"{ratio:>18.2f}" if ratio else f"{'-':>18}"))
+    lines.append("(ms of CPU per MiB; failed bodies, if any, are in results.json)")
+    return lines
+
+
 def format_targets(results, rows):
     lines = ["cgihost against the issue's targets"]
     index = {(r["scenario"], r["metric"], r["server"]): r for r in rows}
@@ -193,6 +232,14 @@ def format_targets(results, rows):
                        else "NOT met")
             lines.append(f"  slow client    RSS growth {r['rss_growth_bytes'] / MIB:.1f} MiB over "
                          f"{r['body_bytes'] / MIB:.0f} MiB (target < 16 MiB): {verdict}")
+    for (server, framing), ratio in body_cpu_ratios(results).items():
+        if server == OURS and ratio is not None:
+            all_ok = all(r["ok"] == r["bodies"] for r in results["body_cpu"]
+                         if r["server"] == OURS and r["framing"] == framing)
+            verdict = "met" if ratio <= BODY_CPU_RATIO_LIMIT and all_ok else "NOT met"
+            lines.append(f"  body CPU       {framing}: {ratio:.2f}x the CPU per MiB at the "
+                         f"largest body as at the smallest (target ≤ {BODY_CPU_RATIO_LIMIT}x, "
+                         f"every body answered): {verdict}")
     return lines
 
 
@@ -258,6 +305,9 @@ def write_all(results, scenarios, out_dir):
               ["server", "body_bytes", "received_bytes", "complete", "seconds",
                "rss_baseline_bytes", "rss_peak_bytes", "rss_growth_bytes", "pss_peak_bytes",
                "spooled_peak_bytes"])
+    write_csv(os.path.join(out_dir, "body_cpu.csv"), results.get("body_cpu", []),
+              ["server", "framing", "body_mib", "bodies", "ok", "cpu_seconds", "seconds",
+               "cpu_ms_per_mib", "failures"])
     write_csv(os.path.join(out_dir, "summary.csv"), rows,
               ["scenario", "label", "metric", "server", "median", "ratio_to_best_peer",
                "fraction_of_spawn_ceiling"])

@@ -119,8 +119,9 @@ def _wait_for_children(pid, count):
 class Cgihost:
     name = "cgihost"
     static, cgi = True, True
+    body_cpu = True  # takes max_body_bytes (the body-cpu scenario)
 
-    def start(self, site):
+    def start(self, site, max_body_bytes=None):
         port = free_port()
         log_path = os.path.join(site.logs, "cgihost.log")
         argv = [site.cgihost_binary,
@@ -133,6 +134,8 @@ class Cgihost:
                 "--cgi-timeout", "300", "--cgi-max-time", "600", "--write-timeout", "300",
                 "--access-log", "", "--error-log", log_path, "--log-level", "warn",
                 "--shutdown-grace", "1"]
+        if max_body_bytes:
+            argv += ["--max-body-size", str(max_body_bytes)]
         return _wait_ready(Running(self.name, port, [_start(argv, log_path)]), log_path)
 
 
@@ -140,9 +143,10 @@ class Apache:
     """Apache 2.4, mpm_event + mod_cgid, as Debian ships it, run from our own config."""
     name = "apache"
     static, cgi = True, True
+    body_cpu = True
     modules = "/usr/lib/apache2/modules"
 
-    def config(self, site, port, home):
+    def config(self, site, port, home, max_body_bytes=None):
         threads_per_child = 25
         server_limit = HELD_CAPACITY // threads_per_child
         return f"""ServerRoot "{home}"
@@ -175,6 +179,7 @@ MaxKeepAliveRequests 0
 KeepAliveTimeout 15
 Timeout 300
 EnableSendfile On
+LimitRequestBody {max_body_bytes or 1 << 30}
 DocumentRoot "{site.docroot}"
 <Directory "{site.docroot}">
     Require all granted
@@ -185,12 +190,12 @@ ScriptAlias /cgi-bin/ "{site.cgi_dir}/"
 </Directory>
 """
 
-    def start(self, site):
+    def start(self, site, max_body_bytes=None):
         port = free_port()
         home = site.server_dir("apache")
         path = os.path.join(home, "httpd.conf")
         with open(path, "w") as config:
-            config.write(self.config(site, port, home))
+            config.write(self.config(site, port, home, max_body_bytes))
         log_path = os.path.join(site.logs, "apache-stdout.log")
         process = _start(["/usr/sbin/apache2", "-f", path, "-DFOREGROUND"], log_path,
                          env={"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C"})
@@ -203,9 +208,12 @@ class Lighttpd:
     to temp files when the client is slower than the script)."""
     name = "lighttpd"
     static, cgi = True, True
+    body_cpu = True
     workers = 2
 
-    def config(self, site, port, home):
+    def config(self, site, port, home, max_body_bytes=None):
+        # server.max-request-size is in KiB and counts the head too: a KiB of room for it.
+        max_request_kib = (max_body_bytes or 1 << 30) // 1024 + 1
         return f"""server.modules = ("mod_alias", "mod_cgi")
 server.document-root = "{site.docroot}"
 server.bind = "127.0.0.1"
@@ -219,6 +227,7 @@ server.max-connections = 8192
 server.max-keep-alive-requests = 100000000  # 0 would turn keep-alive off
 server.max-read-idle = 300
 server.max-write-idle = 300
+server.max-request-size = {max_request_kib}
 server.network-backend = "sendfile"
 mimetype.assign = (".html" => "text/html", "" => "application/octet-stream")
 alias.url = ("/cgi-bin/" => "{site.cgi_dir}/")
@@ -227,12 +236,12 @@ $HTTP["url"] =~ "^/cgi-bin/" {{
 }}
 """
 
-    def start(self, site):
+    def start(self, site, max_body_bytes=None):
         port = free_port()
         home = site.server_dir("lighttpd")
         path = os.path.join(home, "lighttpd.conf")
         with open(path, "w") as config:
-            config.write(self.config(site, port, home))
+            config.write(self.config(site, port, home, max_body_bytes))
         log_path = os.path.join(site.logs, "lighttpd-stdout.log")
         process = _start(["/usr/sbin/lighttpd", "-D", "-f", path], log_path)
         return _wait_ready(Running(self.name, port, [process]), log_path)
@@ -295,6 +304,7 @@ class Nginx:
     """nginx (Debian's nginx-light), 2 worker processes, for static files only."""
     name = "nginx"
     static, cgi = True, False
+    body_cpu = False
 
     def start(self, site):
         port = free_port()
@@ -312,6 +322,7 @@ class NginxFcgiwrap:
     as many preforked processes as requests it must hold at once (-c)."""
     name = "nginx+fcgiwrap"
     static, cgi = False, True
+    body_cpu = False  # not set up for 64 MiB bodies (client_max_body_size, temp files)
 
     def __init__(self, fcgiwrap_processes=256):
         self.fcgiwrap_processes = fcgiwrap_processes

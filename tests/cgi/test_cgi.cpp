@@ -33,6 +33,8 @@
 //   close-stdin         close(0)
 //   close-stdout        writes the pending header block, then close(1); later actions still run
 //   sleep=S             sleeps (S may be fractional)
+//   wait-for=/path      sleeps until that file exists (checked every 10 ms): a gate the test
+//                       opens when it chooses, so tests assert order rather than timing
 //   stderr=N            N bytes on stderr, as lines `stderr line <k> xxx...` of at most 100 bytes
 //   stderr-text=text    text and a newline on stderr
 //   touch=/path         writes `done\n` to the file, creating it
@@ -318,6 +320,11 @@ void run_touch(Script&, const std::string& path) {
     close(fd);
 }
 
+void run_wait_for(Script&, const std::string& path) {
+    while (access(path.c_str(), F_OK) != 0)
+        sleep_seconds(0.01);
+}
+
 void run_fds(Script& script, const std::string&) {
     DIR* directory = opendir("/proc/self/fd");
     if (directory == nullptr) return;
@@ -457,6 +464,7 @@ const Action kActions[] = {
     {"stderr", run_stderr},
     {"stderr-text", [](Script&, const std::string& v) { write_all(STDERR_FILENO, v + "\n"); }},
     {"touch", run_touch},
+    {"wait-for", run_wait_for},
     {"fds", run_fds},
     {"signals", run_signals},
     {"pgid", run_pgid},

@@ -27,11 +27,14 @@ const CHROMIUM_ARGS = [
     "--no-proxy-server",  // loopback only: never a proxy from the environment
 ];
 const CHAT_WAIT_SECONDS = 3;   // chat's long poll answers "nothing new" after this long
-const JOB_SECONDS = 2;         // how long background's job takes
-const SERVER_START_MS = 15_000;
-const SERVER_STOP_MS = 10_000;
-const STEP_TIMEOUT_MS = 15_000;  // any one browser action or wait
-const TEST_TIMEOUT_MS = 90_000;
+const JOB_SECONDS = 5;         // how long background's job takes
+// Every wait below is a hang guard, never the property under test: under load (a soak or a
+// build beside us on two shared cores) any one step may take seconds. Speed is for bench/.
+const HANG_GUARD_MS = 60_000;
+const SERVER_START_MS = HANG_GUARD_MS;
+const SERVER_STOP_MS = HANG_GUARD_MS;
+const STEP_TIMEOUT_MS = HANG_GUARD_MS;  // any one browser action or wait
+const TEST_TIMEOUT_MS = 4 * HANG_GUARD_MS;
 
 function requiredEnv(name) {
     const value = process.env[name];
@@ -403,8 +406,7 @@ describe("cgihost in Chromium", { concurrency: 1 }, () => {
     // chat.html long-polls from the moment it loads; "Connected" means a poll has answered.
     async function openChat(page) {
         await page.goto("/chat.html");
-        await page.locator("#status", { hasText: "Connected" }).waitFor(
-            { timeout: (CHAT_WAIT_SECONDS + 10) * 1000 });
+        await page.locator("#status", { hasText: "Connected" }).waitFor();
     }
 
     // Posts from one page and resolves with the milliseconds until the other page shows it.
@@ -418,30 +420,30 @@ describe("cgihost in Chromium", { concurrency: 1 }, () => {
         assert.equal(response.status(), 200);
         assert.equal((await response.json()).ok, true);
         const sentAt = Date.now();
-        await toPage.locator("#messages li", { hasText: `${nick}: ${text}` }).waitFor(
-            { timeout: 8_000 });
+        await toPage.locator("#messages li", { hasText: `${nick}: ${text}` }).waitFor();
         const latency = Date.now() - sentAt;
         assert.equal(await fromPage.locator("#message").inputValue(), "", "the form was reset");
         return latency;
     }
 
+    // Order, not speed: the job is still running when its acceptance and then its first status
+    // page arrive, and is done later.
     scenario("background accepts a job at once and shows its result when it is done",
              async (page) => {
         await page.goto("/background.html");
         const started = Date.now();
         const response = await clickAndLoad(page, page.getByRole("button", { name: "Start a job" }));
-        const answeredIn = Date.now() - started;
-        console.log(`# background: accepted in ${answeredIn} ms`);
+        console.log(`# background: accepted in ${Date.now() - started} ms`);
         assert.equal(response.status(), 202);
         assert.equal(await page.locator("h1").textContent(), "Job accepted");
-        assert.ok(answeredIn < JOB_SECONDS * 1000,
-                  `the answer came before the ${JOB_SECONDS} s job could end (${answeredIn} ms)`);
 
         await clickAndLoad(page, page.getByRole("link", { name: "See its status" }));
         assert.match(new URL(page.url()).search, /^\?job=[0-9a-f]{32}$/);
+        assert.equal(await page.locator("p.job.running").count(), 1,
+                     "the job was over before its acceptance and status page came back");
         // The status page reloads itself (Refresh: 1) until the job is done.
         const done = page.locator("p.job.done");
-        await done.waitFor({ timeout: (JOB_SECONDS + 10) * 1000 });
+        await done.waitFor();
         console.log(`# background: result shown ${Date.now() - started} ms after the start`);
         assert.equal(await done.textContent(), "Finished. There are 78498 primes below 1000000.");
     });

@@ -63,7 +63,9 @@ inline std::map<std::string, std::string> parse_lines(std::string_view body) {
 }
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes; returns its last answer.
-inline bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+// The timeout is a hang guard (kHangGuard), never the property a test checks.
+inline bool wait_until(const std::function<bool()>& condition,
+                       std::chrono::milliseconds timeout = kHangGuard) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!condition()) {
         if (std::chrono::steady_clock::now() >= deadline) return false;
@@ -112,7 +114,7 @@ inline std::vector<pid_t> child_processes(pid_t parent) {
 // closes or `timeout` passes (false).
 inline bool read_until(int fd, std::string& received,
                        const std::function<bool(const std::string&)>& done,
-                       std::chrono::milliseconds timeout) {
+                       std::chrono::milliseconds timeout = kHangGuard) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!done(received)) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -196,12 +198,16 @@ class CgiTest : public ::testing::Test {
     }
 
     // Sends `request_head` (and nothing else) on a fresh connection and returns everything
-    // received until the server closes it or `timeout` passes.
+    // received until the server closes it or `timeout` passes; `closed` (when given) says
+    // which of the two it was.
     std::string exchange_raw(const std::string& request_head,
-                             std::chrono::milliseconds timeout = 10000ms) const {
+                             std::chrono::milliseconds timeout = kHangGuard,
+                             bool* closed = nullptr) const {
         HttpConnection connection(port());
         connection.send_raw(request_head);
-        return connection.read_until_close(timeout);
+        std::string received = connection.read_until_close(timeout);
+        if (closed != nullptr) *closed = connection.closed_by_peer();
+        return received;
     }
 
     uint16_t port() const { return server_->port(); }
@@ -224,7 +230,7 @@ class CgiTest : public ::testing::Test {
     }
 
     // Waits until the server runs exactly one script: its pid, or 0 if none came in time.
-    pid_t wait_for_single_script(std::chrono::milliseconds timeout) const {
+    pid_t wait_for_single_script(std::chrono::milliseconds timeout = kHangGuard) const {
         pid_t script = 0;
         (void)wait_until(
             [&] {
@@ -238,13 +244,13 @@ class CgiTest : public ::testing::Test {
 
     // Whether the error log comes to contain `text` within `timeout`.
     bool error_log_contains(const std::string& text,
-                            std::chrono::milliseconds timeout = 3000ms) const {
+                            std::chrono::milliseconds timeout = kHangGuard) const {
         return wait_until([&] { return server_->error_log().find(text) != std::string::npos; },
                           timeout);
     }
 
     // Whether every process the server started has gone (zombies included) within `timeout`.
-    bool all_children_gone(std::chrono::milliseconds timeout) const {
+    bool all_children_gone(std::chrono::milliseconds timeout = kHangGuard) const {
         return wait_until([&] { return child_processes(server_->pid()).empty(); }, timeout);
     }
 

@@ -81,7 +81,7 @@ TEST_F(CgiRequestBody, Sends100ContinueBeforeTheClientSendsTheBody) {
     connection.send_raw(
         "POST /cgi-bin/t?echo-body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
         "Expect: 100-continue\r\n\r\n");
-    auto interim = connection.read_response(false, std::chrono::seconds(3));
+    auto interim = connection.read_response();
     ASSERT_TRUE(interim) << "no 100 Continue before the body";
     EXPECT_EQ(interim->version, "HTTP/1.1");
     EXPECT_EQ(interim->status, 100);
@@ -106,7 +106,7 @@ TEST_F(CgiRequestBody, RefusesABodyOverTheLimitWith413WithoutRunningTheScript) {
     HttpConnection connection(port());
     connection.send_raw("POST /cgi-bin/t?touch=" + encode_query(big_marker.string()) +
                         " HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n");
-    auto big = connection.read_response(false, std::chrono::seconds(5));
+    auto big = connection.read_response();
     ASSERT_TRUE(big);
     EXPECT_EQ(big->status, 413);
     std::this_thread::sleep_for(300ms);
@@ -122,15 +122,14 @@ TEST_F(CgiRequestBody, AnswersAScriptThatClosesStdinBeforeABigBody) {
     EXPECT_EQ(response->body, "ok");
 }
 
+// The property is that an answer comes at all (no deadlock on the unread body), not how fast.
 TEST_F(CgiRequestBody, AnswersAScriptThatNeverReadsA16MiBBody) {
     start();
-    auto started = std::chrono::steady_clock::now();
     auto response =
         http_request(port(), "POST", "/cgi-bin/t?ignore-stdin&body=ok", {}, make_body(16 * kMiB));
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, "ok");
-    EXPECT_LT(seconds_since(started), 10.0);
 }
 
 // ---- Scripts that fail ---------------------------------------------------------------------
@@ -145,19 +144,19 @@ TEST_F(CgiScriptFailure, AnswersAScriptThatDiesBeforeItsHeadersWith502AndServesT
         SCOPED_TRACE(action);
         HttpConnection connection(port());
         connection.send_raw(get_request(std::string("/cgi-bin/t?") + action));
-        auto response = connection.read_response(false, std::chrono::seconds(10));
+        auto response = connection.read_response();
         ASSERT_TRUE(response);
         EXPECT_EQ(response->status, 502);
         EXPECT_EQ(response->header("Content-Type").rfind("text/html", 0), 0u);
         if (response->header("Connection") != "close") {
             connection.send_raw(get_request("/cgi-bin/t?body=next"));
-            auto next = connection.read_response(false, std::chrono::seconds(10));
+            auto next = connection.read_response();
             ASSERT_TRUE(next) << "the connection did not survive";
             EXPECT_EQ(next->status, 200);
             EXPECT_EQ(next->body, "next");
         }
     }
-    EXPECT_TRUE(all_children_gone(2000ms));
+    EXPECT_TRUE(all_children_gone());
     EXPECT_EQ(count_zombie_children(server_->pid()), 0);
 }
 
@@ -174,24 +173,23 @@ TEST_F(CgiScriptFailure, PassesOnWhatAScriptWroteBeforeItCrashedAndLogsTheCrash)
     EXPECT_FALSE(body.complete) << "a crashed script's body was ended as if whole";
     EXPECT_TRUE(error_log_contains("killed by signal " + std::to_string(SIGSEGV)))
         << server_->error_log();
-    EXPECT_TRUE(all_children_gone(2000ms));
+    EXPECT_TRUE(all_children_gone());
 }
 
-// The busy loop ignores SIGTERM, so only the SIGKILL after the grace period can end it.
+// The busy loop ignores SIGTERM, so only the SIGKILL after the grace period can end it (its
+// --cgi-max-time of 300 s lies far beyond the hang guard).
 TEST_F(CgiScriptFailure, AnswersABusyLoopThatIgnoresSigtermWith504AndKillsIt) {
     start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
     HttpConnection connection(port());
     connection.send_raw(get_request("/cgi-bin/t?ignore-sigterm&spin"));
-    const pid_t script = wait_for_single_script(10000ms);
+    const pid_t script = wait_for_single_script();
     ASSERT_GT(script, 0) << "the script never started";
-    auto started = std::chrono::steady_clock::now();
-    auto response = connection.read_response(false, std::chrono::seconds(10));
+    auto response = connection.read_response();
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 504);
-    EXPECT_LT(seconds_since(started), 3.0);  // 1 s of silence, with room for a loaded machine
-    EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 5000ms))
+    EXPECT_TRUE(wait_until([&] { return !is_running(script); }))
         << "the script outlived SIGTERM and the grace period";
-    EXPECT_TRUE(all_children_gone(2000ms));
+    EXPECT_TRUE(all_children_gone());
     EXPECT_EQ(count_zombie_children(server_->pid()), 0);
 }
 
@@ -201,11 +199,11 @@ TEST_F(CgiScriptFailure, AScriptDoesNotOutliveAServerThatWasKilled) {
     start({"--cgi-timeout", "60"});
     HttpConnection connection(port());
     connection.send_raw(get_request("/cgi-bin/t?ignore-sigterm&spin"));
-    const pid_t script = wait_for_single_script(10000ms);
+    const pid_t script = wait_for_single_script();
     ASSERT_GT(script, 0) << "the script never started";
     ASSERT_TRUE(is_running(script));
     EXPECT_EQ(server_->stop(SIGKILL), 128 + SIGKILL);
-    EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 5000ms))
+    EXPECT_TRUE(wait_until([&] { return !is_running(script); }))
         << "the script outlived the server that ran it";
     if (is_running(script)) ::kill(script, SIGKILL);  // never leave a spinning orphan behind
 }
@@ -311,12 +309,12 @@ TEST_F(CgiStderr, LogsAtMostTheLimitOfAFloodWithoutBlockingTheScript) {
     constexpr size_t kLimit = 4096;
     constexpr size_t kLongestLine = 100;  // the test CGI's stderr lines
     start({"--cgi-stderr-limit", std::to_string(kLimit)});
-    auto started = std::chrono::steady_clock::now();
+    // A script blocked on a full stderr pipe would never write "done": the 200 with it is the
+    // proof that the flood was drained, however long that took.
     auto response = get("/cgi-bin/t?stderr=10M&body=done");
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(response->body, "done");
-    EXPECT_LT(seconds_since(started), 10.0);
     ASSERT_TRUE(error_log_contains("not logged")) << server_->error_log().substr(0, 2000);
     std::this_thread::sleep_for(200ms);
     std::string log = server_->error_log();
@@ -363,71 +361,85 @@ TEST_F(CgiLimits, GivesScriptsTheOpenFileLimitTheServerStartedWith) {
         << "the server did not raise its own limit: " << server_->error_log();
 }
 
+// The script would sleep far beyond the hang guard: only the timeout can answer in time, and
+// the 504 may come late under load but never before the second of silence has passed.
 TEST_F(CgiLimits, AnswersASilentScriptWith504AndStopsIt) {
     start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
     HttpConnection connection(port());
     auto started = std::chrono::steady_clock::now();
-    connection.send_raw(get_request("/cgi-bin/t?sleep=5"));
-    ASSERT_TRUE(wait_until([&] { return child_processes(server_->pid()).size() == 1; }, 900ms))
-        << "the script never started";
-    auto response = connection.read_response(false, std::chrono::seconds(5));
+    connection.send_raw(get_request("/cgi-bin/t?sleep=600"));
+    ASSERT_GT(wait_for_single_script(), 0) << "the script never started";
+    auto response = connection.read_response();
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 504);
-    EXPECT_LT(seconds_since(started), 2.2);
-    EXPECT_TRUE(all_children_gone(2000ms));
+    EXPECT_GE(seconds_since(started), 0.9);
+    EXPECT_TRUE(all_children_gone());
 }
 
+// The script falls silent for far longer than the hang guard, and the idle timeouts are longer
+// still, so only the CGI timeout can close the connection; the cut may come late under load but
+// never before the second of silence.
 TEST_F(CgiLimits, CutsTheConnectionWhenAStreamingScriptFallsSilent) {
-    start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5"});
+    start({"--cgi-timeout", "1", "--cgi-kill-grace", "0.5", "--write-timeout", "600",
+           "--keep-alive-timeout", "600"});
     auto started = std::chrono::steady_clock::now();
-    auto raw = split_raw_response(exchange_raw(get_request("/cgi-bin/t?body=x&sleep=5"), 8000ms));
-    EXPECT_LT(seconds_since(started), 3.5) << "the connection was left open";
+    bool closed = false;
+    auto raw = split_raw_response(
+        exchange_raw(get_request("/cgi-bin/t?body=x&sleep=600"), kHangGuard, &closed));
+    EXPECT_TRUE(closed) << "the connection was left open";
+    EXPECT_GE(seconds_since(started), 0.9);
     EXPECT_EQ(raw.head.rfind("HTTP/1.1 200", 0), 0u) << raw.head;
     auto body = dechunk(raw.body);
     EXPECT_EQ(body.payload, "x");
     EXPECT_FALSE(body.complete) << "a cut response must not look complete";
-    EXPECT_TRUE(all_children_gone(2000ms));
+    EXPECT_TRUE(all_children_gone());
 }
 
+// Left alone the script would trickle for 20 s; the max time cuts it after 1 s (later under
+// load, never earlier), so the body is short and not ended as if whole.
 TEST_F(CgiLimits, CutsAScriptThatTricklesPastItsMaxTime) {
     start({"--cgi-max-time", "1", "--cgi-kill-grace", "0.5"});
     auto started = std::chrono::steady_clock::now();
-    auto raw = split_raw_response(
-        exchange_raw(get_request("/cgi-bin/t?chunk=1&delay-ms=200&bytes=100"), 8000ms));
-    EXPECT_LT(seconds_since(started), 3.5) << "the script ran on";
+    bool closed = false;
+    auto raw = split_raw_response(exchange_raw(
+        get_request("/cgi-bin/t?chunk=1&delay-ms=200&bytes=100"), kHangGuard, &closed));
+    EXPECT_TRUE(closed) << "the connection was left open";
+    EXPECT_GE(seconds_since(started), 0.9);
     EXPECT_EQ(raw.head.rfind("HTTP/1.1 200", 0), 0u) << raw.head;
     auto body = dechunk(raw.body);
     EXPECT_GE(body.payload.size(), 1u);
     EXPECT_LT(body.payload.size(), 100u);
     EXPECT_EQ(first_pattern_mismatch(body.payload), body.payload.size());
     EXPECT_FALSE(body.complete);
-    EXPECT_TRUE(all_children_gone(2000ms));
+    EXPECT_TRUE(all_children_gone());
 }
 
+// The two scripts wait for a gate the test opens only after the third request was refused, so
+// they are certainly still running when it arrives, however slow the machine.
 TEST_F(CgiLimits, RefusesAScriptBeyondMaxProcessesWith503AndRetryAfter) {
     start({"--cgi-max-processes", "2"});
-    std::vector<std::unique_ptr<HttpConnection>> connections;
-    for (int i = 0; i < 3; ++i) {
-        connections.push_back(std::make_unique<HttpConnection>(port()));
-        connections.back()->send_raw(get_request("/cgi-bin/t?sleep=2&body=slept"));
-        if (i == 1) {
-            ASSERT_TRUE(
-                wait_until([&] { return child_processes(server_->pid()).size() == 2; }, 1000ms));
-        }
+    const auto gate = site_ / "gate";
+    const std::string waiting = "/cgi-bin/t?wait-for=" + encode_query(gate.string()) + "&body=ran";
+    std::vector<std::unique_ptr<HttpConnection>> running;
+    for (int i = 0; i < 2; ++i) {
+        running.push_back(std::make_unique<HttpConnection>(port()));
+        running.back()->send_raw(get_request(waiting));
     }
-    int ok = 0;
-    int refused = 0;
-    for (auto& connection : connections) {
-        auto response = connection->read_response(false, std::chrono::seconds(10));
+    ASSERT_TRUE(wait_until([&] { return child_processes(server_->pid()).size() == 2; }));
+    HttpConnection third(port());
+    third.send_raw(get_request(waiting));
+    auto refused = third.read_response();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 503);
+    EXPECT_FALSE(refused->header("Retry-After").empty());
+
+    site_.write_file("gate", "");
+    for (auto& connection : running) {
+        auto response = connection->read_response();
         ASSERT_TRUE(response);
-        if (response->status == 200) ++ok;
-        if (response->status == 503) {
-            ++refused;
-            EXPECT_FALSE(response->header("Retry-After").empty());
-        }
+        EXPECT_EQ(response->status, 200);
+        EXPECT_EQ(response->body, "ran");
     }
-    EXPECT_EQ(ok, 2);
-    EXPECT_EQ(refused, 1);
 }
 
 // ---- A client that leaves ----------------------------------------------------------------------
@@ -441,32 +453,27 @@ TEST_F(CgiClientGone, StopsTheScriptWhenTheClientDisconnects) {
     ASSERT_TRUE(response);
     ASSERT_TRUE(std::filesystem::exists(control)) << "touch= does not work";
 
+    // Left alone, the script would sleep 30 s and then touch the marker before it exits: gone
+    // without the marker means it was stopped, whenever that happened within the hang guard.
     auto marker = site_ / "late-touched";
     HttpConnection connection(port());
-    auto started = std::chrono::steady_clock::now();
-    connection.send_raw(get_request("/cgi-bin/t?sleep=2&touch=" + encode_query(marker.string())));
-    ASSERT_TRUE(wait_until([&] { return child_processes(server_->pid()).size() == 1; }, 1000ms));
+    connection.send_raw(get_request("/cgi-bin/t?sleep=30&touch=" + encode_query(marker.string())));
+    ASSERT_GT(wait_for_single_script(), 0) << "the script never started";
     connection.close();
-    EXPECT_TRUE(all_children_gone(1500ms));
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500) -
-                                std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now() - started));
+    EXPECT_TRUE(all_children_gone());
     EXPECT_FALSE(std::filesystem::exists(marker)) << "the script lived on after the client left";
 }
 
 TEST_F(CgiClientGone, StopsEveryProcessOfTheScriptsGroupWhenTheClientDisconnects) {
     start({"--cgi-kill-grace", "0.5"});
     HttpConnection connection(port());
-    connection.send_raw(get_request("/cgi-bin/t?pgid&grandchild-detached=30&sleep=30"));
+    // Both sleep far beyond the hang guard, so neither can pass by ending on its own.
+    connection.send_raw(get_request("/cgi-bin/t?pgid&grandchild-detached=600&sleep=600"));
     std::string received;
-    ASSERT_TRUE(read_until(
-        connection.fd(), received,
-        [](const std::string& text) {
-            size_t at = text.find("grandchild=");
-            return at != std::string::npos && text.find('\n', at) != std::string::npos;
-        },
-        5000ms))
-        << received;
+    ASSERT_TRUE(read_until(connection.fd(), received, [](const std::string& text) {
+        size_t at = text.find("grandchild=");
+        return at != std::string::npos && text.find('\n', at) != std::string::npos;
+    })) << received;
     auto lines = parse_lines(dechunk(split_raw_response(received).body).payload);
     pid_t script = std::atoi(lines["pid"].c_str());
     pid_t grandchild = std::atoi(lines["grandchild"].c_str());
@@ -476,9 +483,10 @@ TEST_F(CgiClientGone, StopsEveryProcessOfTheScriptsGroupWhenTheClientDisconnects
     ASSERT_TRUE(is_running(grandchild));
 
     connection.close();
-    EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 3000ms));
-    EXPECT_TRUE(wait_until([&] { return !is_running(grandchild); }, 3000ms));
-    if (is_running(grandchild)) ::kill(grandchild, SIGKILL);  // our own leftover
+    EXPECT_TRUE(wait_until([&] { return !is_running(script); }));
+    EXPECT_TRUE(wait_until([&] { return !is_running(grandchild); }));
+    if (is_running(grandchild)) ::kill(grandchild, SIGKILL);  // our own leftovers
+    if (is_running(script)) ::kill(script, SIGKILL);
 }
 
 // The body is read in full before the script starts (evhttp), so a client that leaves halfway
@@ -487,8 +495,9 @@ TEST_F(CgiClientGone, NeverRunsTheScriptWhenTheClientLeavesMidBody) {
     start();
     auto control = http_request(port(), "POST", "/cgi-bin/t?body-sha256", {}, make_body(kMiB));
     ASSERT_TRUE(control);
-    ASSERT_TRUE(all_children_gone(2000ms));
-    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(all_children_gone());
+    // Read after the control's connection may still be closing: compared with <= below, so a
+    // baseline taken early can only make the check looser, never fail it.
     const int baseline = count_open_fds(server_->pid());
 
     auto marker = site_ / "ran";
@@ -503,7 +512,7 @@ TEST_F(CgiClientGone, NeverRunsTheScriptWhenTheClientLeavesMidBody) {
     std::this_thread::sleep_for(500ms);
     EXPECT_FALSE(std::filesystem::exists(marker)) << "a script ran on a truncated body";
     EXPECT_TRUE(child_processes(server_->pid()).empty());
-    EXPECT_TRUE(wait_until([&] { return count_open_fds(server_->pid()) == baseline; }, 3000ms))
+    EXPECT_TRUE(wait_until([&] { return count_open_fds(server_->pid()) <= baseline; }))
         << count_open_fds(server_->pid()) << " descriptors open, " << baseline << " before";
     auto next = http_request(port(), "POST", "/cgi-bin/t?echo-body", {}, "whole");
     ASSERT_TRUE(next);
@@ -513,10 +522,9 @@ TEST_F(CgiClientGone, NeverRunsTheScriptWhenTheClientLeavesMidBody) {
 TEST_F(CgiClientGone, ReapsTheScriptAndFreesItsDescriptorsWhenTheClientLeavesMidResponse) {
     start({"--cgi-kill-grace", "0.5"});
     ASSERT_TRUE(get("/cgi-bin/t?bytes=1M"));
-    ASSERT_TRUE(all_children_gone(2000ms));
-    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(all_children_gone());
     const pid_t server = server_->pid();
-    const int baseline = count_open_fds(server);
+    const int baseline = count_open_fds(server);  // compared with <=, as above
 
     for (int round = 0; round < 5; ++round) {
         SCOPED_TRACE(round);
@@ -524,18 +532,16 @@ TEST_F(CgiClientGone, ReapsTheScriptAndFreesItsDescriptorsWhenTheClientLeavesMid
         connection.send_raw(get_request(round % 2 ? "/cgi-bin/t?forever"
                                                   : "/cgi-bin/t?chunk=1K&delay-ms=10&bytes=1G"));
         std::string received;
-        ASSERT_TRUE(read_until(
-            connection.fd(), received,
-            [](const std::string& text) { return text.size() >= 64 * 1024; }, 5000ms));
+        ASSERT_TRUE(read_until(connection.fd(), received,
+                               [](const std::string& text) { return text.size() >= 64 * 1024; }));
         std::vector<pid_t> children = child_processes(server);
         ASSERT_EQ(children.size(), 1u);
         connection.close();
-        EXPECT_TRUE(wait_until([&] { return !is_running(children.front()); }, 3000ms));
+        EXPECT_TRUE(wait_until([&] { return !is_running(children.front()); }));
     }
     EXPECT_TRUE(wait_until(
-        [&] { return count_zombie_children(server) == 0 && child_processes(server).empty(); },
-        3000ms));
-    EXPECT_TRUE(wait_until([&] { return count_open_fds(server) == baseline; }, 3000ms))
+        [&] { return count_zombie_children(server) == 0 && child_processes(server).empty(); }));
+    EXPECT_TRUE(wait_until([&] { return count_open_fds(server) <= baseline; }))
         << count_open_fds(server) << " descriptors open, " << baseline << " before";
 }
 
@@ -546,9 +552,9 @@ class CgiReaping : public CgiTest {};
 // One request of kind `kind`; returns the status, 0 for none, -1 when the client left on purpose.
 int run_mixed_request(uint16_t port, int kind) {
     static const char* const kTargets[] = {
-        "/cgi-bin/t?body=ok", "/cgi-bin/t?bytes=64K", "/cgi-bin/t?crash",
-        "/cgi-bin/t?abort",   "/cgi-bin/t?exit=3",    "/cgi-bin/t?no-output",
-        "/cgi-bin/t?sleep=3", "/cgi-bin/t?sleep=3",   "/cgi-bin/t?stderr=100K&body=ok",
+        "/cgi-bin/t?body=ok",  "/cgi-bin/t?bytes=64K", "/cgi-bin/t?crash",
+        "/cgi-bin/t?abort",    "/cgi-bin/t?exit=3",    "/cgi-bin/t?no-output",
+        "/cgi-bin/t?sleep=30", "/cgi-bin/t?sleep=30",  "/cgi-bin/t?stderr=100K&body=ok",
         "/index.html",
     };
     HttpConnection connection(port);
@@ -557,7 +563,7 @@ int run_mixed_request(uint16_t port, int kind) {
         std::this_thread::sleep_for(50ms);
         return -1;
     }
-    auto response = connection.read_response(false, std::chrono::seconds(10));
+    auto response = connection.read_response();
     return response ? response->status : 0;
 }
 
@@ -567,9 +573,8 @@ TEST_F(CgiReaping, LeavesNoZombieAndNoDescriptorAfterManyMixedRequests) {
     const int kExpected[kKinds] = {200, 200, 502, 502, 502, 502, 504, -1, 200, 200};
     for (int kind = 0; kind < kKinds; ++kind)
         EXPECT_EQ(run_mixed_request(port(), kind), kExpected[kind]) << "warm-up kind " << kind;
-    ASSERT_TRUE(all_children_gone(3000ms));
-    std::this_thread::sleep_for(300ms);
-    const int baseline = count_open_fds(server_->pid());
+    ASSERT_TRUE(all_children_gone());
+    const int baseline = count_open_fds(server_->pid());  // compared with <=
 
     // Issue 3's bar: 1,000 requests with crashes, timeouts and disconnects among them.
     constexpr int kThreads = 16;
@@ -590,12 +595,11 @@ TEST_F(CgiReaping, LeavesNoZombieAndNoDescriptorAfterManyMixedRequests) {
     EXPECT_EQ(unexpected.load(), 0);
 
     pid_t server = server_->pid();
-    EXPECT_TRUE(wait_until(
-        [&] { return count_zombie_children(server) == 0 && child_processes(server).empty(); },
-        5000ms))
-        << count_zombie_children(server) << " zombies, " << child_processes(server).size()
-        << " children";
-    EXPECT_TRUE(wait_until([&] { return count_open_fds(server) == baseline; }, 5000ms))
+    EXPECT_TRUE(wait_until([&] {
+        return count_zombie_children(server) == 0 && child_processes(server).empty();
+    })) << count_zombie_children(server)
+        << " zombies, " << child_processes(server).size() << " children";
+    EXPECT_TRUE(wait_until([&] { return count_open_fds(server) <= baseline; }))
         << count_open_fds(server) << " descriptors open, " << baseline << " before";
 }
 
@@ -617,15 +621,11 @@ TEST_F(CgiBackpressure, KeepsMemoryFlatWhileTheClientReadsNothing) {
         << rss_before << " -> " << rss_after;
 
     std::string received;
-    ASSERT_TRUE(read_until(
-        connection.fd(), received,
-        [](const std::string& text) {
-            size_t head_end = text.find("\r\n\r\n");
-            return head_end != std::string::npos &&
-                   text.find("pgid=", head_end) != std::string::npos &&
-                   text.find('\n', text.find("pgid=", head_end)) != std::string::npos;
-        },
-        5000ms));
+    ASSERT_TRUE(read_until(connection.fd(), received, [](const std::string& text) {
+        size_t head_end = text.find("\r\n\r\n");
+        return head_end != std::string::npos && text.find("pgid=", head_end) != std::string::npos &&
+               text.find('\n', text.find("pgid=", head_end)) != std::string::npos;
+    }));
     auto raw = split_raw_response(received);
     pid_t script = std::atoi(parse_lines(raw.body)["pid"].c_str());
     ASSERT_GT(script, 0);
@@ -636,7 +636,8 @@ TEST_F(CgiBackpressure, KeepsMemoryFlatWhileTheClientReadsNothing) {
     std::vector<char> buffer(1 << 16);
     while (total < 64 * kMiB) {
         pollfd pfd{connection.fd(), POLLIN, 0};
-        if (::poll(&pfd, 1, 5000) <= 0) break;
+        if (::poll(&pfd, 1, static_cast<int>(std::chrono::milliseconds(kHangGuard).count())) <= 0)
+            break;
         ssize_t n = ::recv(connection.fd(), buffer.data(), buffer.size(), 0);
         if (n <= 0) break;
         std::string_view piece(buffer.data(), static_cast<size_t>(n));
@@ -648,64 +649,73 @@ TEST_F(CgiBackpressure, KeepsMemoryFlatWhileTheClientReadsNothing) {
     EXPECT_TRUE(is_running(script)) << "the script died before the client left";
 
     connection.close();
-    EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 3000ms));
-    EXPECT_TRUE(all_children_gone(3000ms));
+    EXPECT_TRUE(wait_until([&] { return !is_running(script); }));
+    EXPECT_TRUE(all_children_gone());
 }
 
 // Backpressure stops reading the script's stdout, so the script blocks in write(2); both of its
 // deadlines still run and end it, and the server never buffers what the client did not take.
+// The other deadline and the write timeout lie beyond the hang guard, so only the one under
+// test can end the script in time; it may end late under load, never before its 3 s.
 TEST_F(CgiBackpressure, StopsAScriptWritingForeverToANonReadingClientAtEitherTimeout) {
-    for (const char* deadline : {"--cgi-timeout", "--cgi-max-time"}) {
+    for (const auto& [deadline, other] : {std::pair{"--cgi-timeout", "--cgi-max-time"},
+                                          std::pair{"--cgi-max-time", "--cgi-timeout"}}) {
         SCOPED_TRACE(deadline);
-        start({deadline, "3", "--cgi-kill-grace", "0.5"});
+        start({deadline, "3", other, "600", "--write-timeout", "600", "--cgi-kill-grace", "0.5"});
         ASSERT_TRUE(get("/cgi-bin/t?bytes=1M"));  // warm-up: buffers of a normal response
         const int64_t rss_before = static_cast<int64_t>(resident_bytes(server_->pid()));
         HttpConnection connection(port());
         auto started = std::chrono::steady_clock::now();
         connection.send_raw("GET /cgi-bin/t?forever HTTP/1.0\r\n\r\n");
-        const pid_t script = wait_for_single_script(1000ms);
+        const pid_t script = wait_for_single_script();
         ASSERT_GT(script, 0);
-        std::this_thread::sleep_for(1000ms);
-        ASSERT_TRUE(is_running(script)) << "stopped before its deadline";
+        std::this_thread::sleep_for(1000ms);  // let it write into the full buffers a while
         const int64_t rss_after = static_cast<int64_t>(resident_bytes(server_->pid()));
         EXPECT_LT(rss_after - rss_before, static_cast<int64_t>(16 * kMiB))
             << rss_before << " -> " << rss_after;
-        EXPECT_TRUE(wait_until([&] { return !is_running(script); }, 5000ms))
+        EXPECT_TRUE(wait_until([&] { return !is_running(script); }))
             << "the script ran on past its deadline";
-        EXPECT_LT(seconds_since(started), 6.0);  // 3 s and the grace, with room for load
+        EXPECT_GE(seconds_since(started), 2.9) << "stopped before its deadline";
         RecordProperty(std::string(deadline + 2) + "_rss_growth_bytes",
                        std::to_string(rss_after - rss_before));
-        EXPECT_TRUE(all_children_gone(2000ms));
+        EXPECT_TRUE(all_children_gone());
     }
 }
 
 class CgiConcurrency : public CgiTest {};
 
-TEST_F(CgiConcurrency, RunsFiftyScriptsAtOnceWhileStaticFilesStayFast) {
-    constexpr int kScripts = 50;
+// Order, not speed: all fifty scripts run at the same time (each waits for a gate the test opens
+// only afterwards), and a static file is answered while every one of them still runs. A server
+// that ran scripts one at a time, or served files behind its scripts, never gets past the
+// first wait. How fast static files stay under CGI load is measured in bench/, not here.
+TEST_F(CgiConcurrency, RunsFiftyScriptsAtOnceAndServesStaticFilesBeforeTheyFinish) {
+    constexpr size_t kScripts = 50;
     start();
-    auto started = std::chrono::steady_clock::now();
+    const auto gate = site_ / "gate";
     std::vector<std::unique_ptr<HttpConnection>> connections;
-    for (int i = 0; i < kScripts; ++i) {
+    for (size_t i = 0; i < kScripts; ++i) {
         connections.push_back(std::make_unique<HttpConnection>(port()));
         connections.back()->send_raw(
-            get_request("/cgi-bin/t?sleep=1&body=slept-" + std::to_string(i)));
+            get_request("/cgi-bin/t?wait-for=" + encode_query(gate.string()) + "&body=ran-" +
+                        std::to_string(i)));
     }
-    std::this_thread::sleep_for(300ms);
-    auto static_started = std::chrono::steady_clock::now();
+    ASSERT_TRUE(wait_until([&] { return child_processes(server_->pid()).size() == kScripts; }))
+        << child_processes(server_->pid()).size() << " scripts ran at once";
+
     auto page = get("/index.html");
-    double static_seconds = seconds_since(static_started);
     ASSERT_TRUE(page);
     EXPECT_EQ(page->status, 200);
-    EXPECT_LT(static_seconds, 0.5);
+    EXPECT_EQ(page->body, kIndexHtml);
+    EXPECT_EQ(child_processes(server_->pid()).size(), kScripts)
+        << "the static answer waited for scripts to finish";
 
-    for (int i = 0; i < kScripts; ++i) {
-        auto response = connections[i]->read_response(false, std::chrono::seconds(15));
+    site_.write_file("gate", "");
+    for (size_t i = 0; i < kScripts; ++i) {
+        auto response = connections[i]->read_response();
         ASSERT_TRUE(response) << i;
         EXPECT_EQ(response->status, 200) << i;
-        EXPECT_EQ(response->body, "slept-" + std::to_string(i));
+        EXPECT_EQ(response->body, "ran-" + std::to_string(i));
     }
-    EXPECT_LT(seconds_since(started), 5.0) << "the scripts did not run side by side";
 }
 
 }  // namespace

@@ -40,7 +40,9 @@ constexpr unsigned kDefaultConcurrency = 200;
 // Seconds a script may stay silent. Far above what a script needs, because a loaded machine may
 // not run a sanitizer build's script for seconds; the cgi_timeout requests wait this long.
 constexpr double kDefaultCgiTimeout = 20;
-constexpr auto kSettleTimeout = std::chrono::seconds(20);  // for the last scripts to be reaped
+// For the last scripts to be reaped: a hang guard, not a property (a loaded machine may take
+// seconds to run a sanitizer build's SIGTERM handling and reaping).
+constexpr auto kSettleTimeout = std::chrono::seconds(120);
 constexpr int kLogLinesShown = 40;
 #if defined(__SANITIZE_THREAD__)
 // ThreadSanitizer's shadow memory and its allocator, which never give memory back, grow with
@@ -167,10 +169,11 @@ std::vector<std::pair<std::string, std::string>> read_static_files(const std::st
 // ---- Watching the server -----------------------------------------------------------------
 
 // The server hands freed heap memory back to the system every few seconds (malloc_trim), so
-// its settled size is the smallest one seen over a little more than that interval.
+// its settled size is the smallest one seen over two of those intervals: one trim may come
+// late on a loaded machine, and then the next one still counts.
 uint64_t settled_resident_kib(pid_t pid) {
     constexpr auto kTrimInterval = std::chrono::seconds(5);  // src/server.cpp
-    const auto until = Clock::now() + kTrimInterval + std::chrono::seconds(1);
+    const auto until = Clock::now() + 2 * kTrimInterval + std::chrono::seconds(1);
     uint64_t smallest = testing::resident_bytes(pid) / 1024;
     while (Clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
@@ -191,7 +194,8 @@ bool wait_for(Condition condition, Clock::duration timeout) {
 }
 
 // Waits until the server has no child left (scripts of departed clients are being stopped),
-// then a little more for the last descriptors and buffers to be let go.
+// then a little more for the last descriptors and buffers to be let go. Descriptors are then
+// compared with <=, so one not yet let go can only loosen the baseline, never fail the end.
 bool settle(pid_t server) {
     bool idle = wait_for([&] { return testing::children_of(server).empty(); }, kSettleTimeout);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -304,8 +308,8 @@ int soak_main(const Options& options) {
     PhaseResult run = run_phase(site, options.requests, options.concurrency, options.seed + 1);
     print_tally(run, options.concurrency);
     settled = settle(pid) && settled;
-    bool fds_back = wait_for([&] { return testing::count_open_fds(pid) == fds_warm; },
-                             std::chrono::seconds(10));
+    bool fds_back =
+        wait_for([&] { return testing::count_open_fds(pid) <= fds_warm; }, kSettleTimeout);
     const int fds_end = testing::count_open_fds(pid);
     const uint64_t rss_end = settled_resident_kib(pid);
     const int zombies = testing::count_zombie_children(pid);
@@ -327,7 +331,7 @@ int soak_main(const Options& options) {
         rss, sizeof rss, "resident memory: %.1f MiB after warm-up, %.1f MiB at the end (%+.1f %%)",
         static_cast<double>(rss_warm) / 1024, static_cast<double>(rss_end) / 1024, growth * 100);
     ok &= check((rss_warm > 0 && growth <= kRssTolerance) || kRssOnlyReported, rss);
-    int exit_status = server.stop(SIGTERM, 30);
+    int exit_status = server.stop(SIGTERM);  // a hang guard of 60 s
     if (!ok) print_log_problems(server.error_log());
     ok &= check(exit_status == 0, "exit status after SIGTERM: " + std::to_string(exit_status));
     std::printf("soak: %s\n", ok ? "PASS" : "FAIL");

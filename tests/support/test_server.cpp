@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "http_client.hpp"
+
 extern char** environ;
 
 namespace cgihost::testing {
@@ -159,7 +161,7 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen,
     int err_fd = -1;
     pid_ = spawn_cgihost(args, launcher, out_fd, err_fd);
     std::string out;
-    auto deadline = Clock::now() + std::chrono::seconds(20);
+    auto deadline = Clock::now() + kHangGuard;  // a slow start under load is no failure
     // "cgihost: listening on http://127.0.0.1:PORT/" or "... http://[::1]:PORT/".
     const std::string marker = "listening on http://";
     while (out.find(marker) == std::string::npos ||

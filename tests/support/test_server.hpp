@@ -50,9 +50,9 @@ class TestServer {
     // The host of the first address it listens on, IPv6 without brackets ("127.0.0.1", "::1").
     const std::string& host() const { return host_; }
     pid_t pid() const { return pid_; }
-    // Sends `signal_number` and waits up to `timeout_seconds` for exit; returns the exit
-    // status, or -1 if it had to be killed.
-    int stop(int signal_number = 15, double timeout_seconds = 15);
+    // Sends `signal_number` and waits up to `timeout_seconds` (a hang guard, kHangGuard) for
+    // exit; returns the exit status, or -1 if it had to be killed.
+    int stop(int signal_number = 15, double timeout_seconds = 60);
     std::string error_log() const;
     std::string access_log() const;  // waits for the buffered log to be flushed first
     std::filesystem::path log_dir() const { return logs_.path(); }
@@ -70,7 +70,8 @@ struct ProcessResult {
     std::string out;
     std::string err;
 };
-ProcessResult run_cgihost(const std::vector<std::string>& args, double timeout_seconds = 10);
+ProcessResult run_cgihost(const std::vector<std::string>& args,
+                          double timeout_seconds = 60);  // a hang guard
 
 // Counts the open file descriptors and the zombie children of a process.
 int count_open_fds(pid_t pid);
