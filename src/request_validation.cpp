@@ -4,7 +4,6 @@
 #include <cctype>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "http_status.hpp"
 
@@ -48,77 +47,6 @@ bool is_valid_host(std::string_view host) {
     });
 }
 
-// RFC 9110 §8.6: Content-Length = 1*DIGIT. evhttp's strtoll would take "+5" or " 5".
-bool is_valid_content_length(std::string_view value) {
-    return !value.empty() &&
-           std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// The transfer codings of a Transfer-Encoding value, lower-cased, in order.
-std::vector<std::string> transfer_codings(std::string_view value) {
-    std::vector<std::string> codings;
-    while (!value.empty()) {
-        std::string_view item = value.substr(0, value.find(','));
-        value.remove_prefix(std::min(value.size(), item.size() + 1));
-        size_t first = item.find_first_not_of(" \t");
-        if (first == std::string_view::npos) continue;
-        item = item.substr(first, item.find_last_not_of(" \t") - first + 1);
-        std::string coding(item);
-        for (char& c : coding)
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        codings.push_back(std::move(coding));
-    }
-    return codings;
-}
-
-// RFC 9112 §6.3: chunked must come last and only once, or the length cannot be known (400);
-// any other coding is one we do not implement (501, RFC 9112 §6.1).
-std::optional<Response> check_transfer_codings(std::string_view value) {
-    std::vector<std::string> codings = transfer_codings(value);
-    auto chunked = std::find(codings.begin(), codings.end(), "chunked");
-    if (chunked != codings.end() && chunked + 1 != codings.end()) {
-        return refuse(status::bad_request, "Chunked must be the last transfer coding.", true);
-    }
-    if (codings.size() != 1 || chunked == codings.end()) {
-        return refuse(status::not_implemented, "Unsupported Transfer-Encoding.", true);
-    }
-    return std::nullopt;
-}
-
-// RFC 9112 §6.3: a message with both Transfer-Encoding and Content-Length, or with
-// disagreeing Content-Lengths, is a smuggling attempt; refuse it and close the connection.
-std::optional<Response> check_framing(const Request& request) {
-    const HeaderList& headers = request.headers;
-    size_t transfer_encodings = count_headers(headers, "Transfer-Encoding");
-    if (transfer_encodings > 0 && count_headers(headers, "Content-Length") > 0) {
-        return refuse(status::bad_request, "Both Transfer-Encoding and Content-Length.", true);
-    }
-    if (transfer_encodings > 1) {
-        return refuse(status::bad_request, "Repeated Transfer-Encoding.", true);
-    }
-    // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty.
-    if (transfer_encodings == 1 && request.version_major == 1 && request.version_minor == 0) {
-        return refuse(status::bad_request, "Transfer-Encoding in an HTTP/1.0 request.", true);
-    }
-    if (transfer_encodings == 1) {
-        if (auto refused = check_transfer_codings(*request.header("Transfer-Encoding"))) {
-            return refused;
-        }
-    }
-    const std::string* first_length = nullptr;
-    for (const auto& [name, value] : headers) {
-        if (!equals_ignore_case(name, "Content-Length")) continue;
-        if (!is_valid_content_length(value)) {
-            return refuse(status::bad_request, "Content-Length is not a number.", true);
-        }
-        if (first_length != nullptr && *first_length != value) {
-            return refuse(status::bad_request, "Conflicting Content-Length headers.", true);
-        }
-        first_length = &value;
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
 uint64_t request_head_size(const Request& request) {
@@ -158,7 +86,8 @@ std::optional<Response> validate_request(const Request& request, const RequestLi
     if (hosts == 1 && !is_valid_host(*request.header("Host"))) {
         return refuse(status::bad_request, "The Host header is invalid.", true);
     }
-    return check_framing(request);
+    // Content-Length and Transfer-Encoding were checked, and taken off, by the RequestFramer.
+    return std::nullopt;
 }
 
 }  // namespace cgihost

@@ -1,5 +1,6 @@
-// Checks a parsed request against the framing rules and the configured limits before any
-// handler sees it. evhttp parses the bytes; this decides what it let through that we refuse.
+// Checks a parsed request against the configured limits and the rules for its target and
+// fields before any handler sees it. The RequestFramer has already approved its framing and
+// evhttp parsed the head; this decides what of the result we still refuse.
 #pragma once
 
 #include <cstdint>

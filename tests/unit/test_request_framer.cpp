@@ -189,6 +189,7 @@ TEST(RequestFramer, AnswersUnknownTransferCodingsWithNotImplemented) {
 TEST(RequestFramer, AcceptsRepeatedIdenticalContentLengthsAndAnyCaseOfChunked) {
     EXPECT_EQ(status_of("POST / HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\nx"), 0);
     EXPECT_EQ(status_of("POST / HTTP/1.1\r\nTransfer-Encoding: ChUnKeD\r\n\r\n0\r\n\r\n"), 0);
+    EXPECT_EQ(status_of("POST / HTTP/1.1\r\nTransfer-Encoding:  chunked \r\n\r\n0\r\n\r\n"), 0);
 }
 
 TEST(RequestFramer, RefusesABodyOnHeadAndTrace) {
