@@ -145,6 +145,35 @@ TEST(RequestFramer, CountsChunkFramingAgainstTheBodyLimit) {
     EXPECT_EQ(status_of(head + "10000000000000000\r\n"), 413);
 }
 
+// RFC 9112 §7.1: chunk-size = 1*HEXDIG, so leading zeros are valid; only the value can be too
+// large. (Fails today: every digit counts against the 16-digit bound, so a 5-byte chunk gets 413.)
+TEST(RequestFramer, AcceptsAChunkSizeWithMoreThanSixteenLeadingZeros) {
+    const std::string head = "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    Framed framed = frame(head + "00000000000000000005\r\nhello\r\n0\r\n\r\n");
+    EXPECT_EQ(framed.status, 0);
+    EXPECT_EQ(framed.body, "hello");
+}
+
+// The status of a refusal must not depend on how the socket cut the bytes. (Fails today: a
+// partial chunk-size or trailer line is counted against max_body_size as it arrives, but a
+// whole one is first checked against its line bound, so the same bytes get 413 or 400/431.)
+TEST(RequestFramer, GivesTheSameRefusalHoweverALongLineIsSplit) {
+    const std::string head = "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::vector<std::string> inputs = {
+        head + "0\r\nX: " + std::string(300, 'a'),                               // trailer line
+        head + "28\r\n" + std::string(40, 'x') + "\r\n" + std::string(40, '1'),  // chunk line
+        head + "3c\r\n" + std::string(60, 'x') + "\rX",  // CRLF at the limit
+    };
+    for (const std::string& input : inputs) {
+        const Framed whole = frame(input);
+        std::vector<size_t> every_byte;
+        for (size_t cut = 1; cut < input.size(); ++cut)
+            every_byte.push_back(cut);
+        EXPECT_EQ(frame(input, every_byte).status, whole.status) << input;
+        EXPECT_EQ(frame(input, every_byte).consumed, whole.consumed) << input;
+    }
+}
+
 TEST(RequestFramer, RefusesAContentLengthBeyondTheLimitAtTheHead) {
     Framed framed = frame("POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 65\r\n\r\n");
     EXPECT_EQ(framed.status, 413);
