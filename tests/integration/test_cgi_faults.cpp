@@ -405,7 +405,7 @@ TEST_F(CgiLimits, CutsAScriptThatTricklesPastItsMaxTime) {
 }
 
 TEST_F(CgiLimits, RefusesAScriptBeyondMaxProcessesWith503AndRetryAfter) {
-    start({"--cgi-max-processes", "2"});
+    start({"--cgi-max-processes", "2", "--cgi-queue", "0"});  // no queue: 503 at once
     std::vector<std::unique_ptr<HttpConnection>> connections;
     for (int i = 0; i < 3; ++i) {
         connections.push_back(std::make_unique<HttpConnection>(port()));
@@ -683,7 +683,7 @@ class CgiConcurrency : public CgiTest {};
 
 TEST_F(CgiConcurrency, RunsFiftyScriptsAtOnceWhileStaticFilesStayFast) {
     constexpr int kScripts = 50;
-    start();
+    start({"--cgi-max-per-client", "0"});  // all 50 come from 127.0.0.1
     auto started = std::chrono::steady_clock::now();
     std::vector<std::unique_ptr<HttpConnection>> connections;
     for (int i = 0; i < kScripts; ++i) {
