@@ -132,6 +132,7 @@ TEST_F(CgiAdmissionLive, AnswersARequestThatWaitedPastTheQueueTimeoutWith503) {
     auto marker = site_ / "late-script-ran";
     auto waiter = send_queued("/cgi-bin/t?touch=" + encode_query(marker.string()));
     auto refused = waiter->read_response(false, 15s);
+    ASSERT_TRUE(refused) << "no answer to a request that waited too long";
     expect_retry_later(refused);
     EXPECT_THAT(refused->body, ::testing::HasSubstr("became free in time"));
     EXPECT_FALSE(has_answer(*running)) << "the slot's script ended early";
@@ -195,6 +196,7 @@ TEST_F(CgiAdmissionLive, AnswersQueuedRequestsWith503WhenTheServerStops) {
     auto waiting = send_queued("/cgi-bin/t?body=waited");
     ASSERT_EQ(::kill(server_->pid(), SIGTERM), 0);
     auto answer = waiting->read_response(false, 10s);
+    ASSERT_TRUE(answer) << "no answer to a queued request at shutdown";
     expect_retry_later(answer);
     EXPECT_THAT(answer->body, ::testing::HasSubstr("shutting down"));
     EXPECT_EQ(server_->stop(SIGTERM, 15), 0);
