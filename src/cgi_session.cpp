@@ -94,7 +94,12 @@ CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context, evhtt
 }
 
 CgiSession::~CgiSession() {
-    if (counted_) --context_.running_cgi_processes;
+    leave_queue();
+    release_slot();
+}
+
+std::string CgiSession::describe_waiter() const {
+    return "cgi " + target_.script_name + " for " + request_.remote_addr;
 }
 
 std::string CgiSession::describe() const {
@@ -103,11 +108,24 @@ std::string CgiSession::describe() const {
 
 void CgiSession::start() {
     host_.attach_session(req_, this);
-    if (context_.running_cgi_processes.fetch_add(1) >= context_.cgi.max_processes) {
-        --context_.running_cgi_processes;
-        return refuse_for_now("Too many scripts are running; try again shortly.");
+    slot_event_.reset(event_new(host_.event_loop(), -1, 0, &CgiSession::on_slot_granted, this));
+    event* slot_granted = slot_event_.get();
+    // Runs on the worker that frees the slot, under the admission lock: only post.
+    auto wake = [slot_granted] { event_active(slot_granted, EV_READ, 0); };
+    switch (context_.cgi_admission.admit(request_.remote_addr, wake, ticket_)) {
+        case CgiAdmission::Decision::run:
+            counted_ = true;
+            return launch();
+        case CgiAdmission::Decision::queued:
+            return wait_for_slot();
+        case CgiAdmission::Decision::client_over_cap:
+            return refuse_for_now("Too many scripts of yours are running; try again shortly.");
+        case CgiAdmission::Decision::queue_full:
+            return refuse_for_now("Too many scripts are running; try again shortly.");
     }
-    counted_ = true;
+}
+
+void CgiSession::launch() {
     if (auto error = spawn(); !error.empty()) {
         const int spawn_errno = errno;  // spawn_cgi leaves the failing call's errno
         context_.logger.error("cgi " + target_.script_name + ": " + error);
@@ -126,6 +144,61 @@ void CgiSession::start() {
     } else {
         watch_client();
     }
+}
+
+// Waits, first come first served across all workers, until a script ends somewhere and its
+// slot is handed to us; meanwhile a client that hangs up leaves the queue at once.
+void CgiSession::wait_for_slot() {
+    queued_ = true;
+    context_.logger.debug(describe_waiter() + ": every script slot is taken; queued");
+    queue_timer_.reset(evtimer_new(host_.event_loop(), &CgiSession::on_queue_timeout, this));
+    timeval wait = to_timeval(context_.cgi.queue_timeout);
+    event_add(queue_timer_.get(), &wait);
+    watch_client();
+}
+
+void CgiSession::on_slot_granted(evutil_socket_t, short, void* self) {
+    auto* session = static_cast<CgiSession*>(self);
+    session->queued_ = false;
+    session->queue_timer_.reset();
+    session->counted_ = true;
+    session->client_event_.reset();  // launch() watches the client its own way (nph: not)
+    session->launch();
+}
+
+void CgiSession::on_queue_timeout(evutil_socket_t, short, void* self) {
+    auto* session = static_cast<CgiSession*>(self);
+    // Not in the queue any more: a slot is ours and on_slot_granted is already posted.
+    if (!session->context_.cgi_admission.withdraw(session->ticket_)) return;
+    session->queued_ = false;
+    session->slot_event_.reset();
+    session->refuse_for_now("No script slot became free in time; try again shortly.");
+}
+
+void CgiSession::on_server_stopping() {
+    if (!queued_) return;
+    leave_queue();
+    refuse_for_now("The server is shutting down.");
+}
+
+// Gives up the place in the queue, so nothing is spawned for this request; a slot handed to
+// it in the meantime goes straight back (to the next waiter, if any).
+void CgiSession::leave_queue() {
+    if (!queued_) return;
+    queued_ = false;
+    queue_timer_.reset();
+    context_.logger.debug(describe_waiter() + ": left the queue");
+    // withdraw() first: once it returns, no worker is inside our wake-up any more, so the
+    // event may go (freeing it also cancels a wake-up already posted).
+    const bool held_nothing = context_.cgi_admission.withdraw(ticket_);
+    slot_event_.reset();
+    if (!held_nothing) context_.cgi_admission.release(request_.remote_addr);
+}
+
+void CgiSession::release_slot() {
+    if (!counted_) return;
+    counted_ = false;
+    context_.cgi_admission.release(request_.remote_addr);
 }
 
 void CgiSession::refuse_for_now(const char* message) {
@@ -503,6 +576,7 @@ void CgiSession::on_connection_closed() {
     req_ = nullptr;
     client_write_event_.reset();
     client_fd_.reset();
+    leave_queue();
     if (phase_ == Phase::done) return;
     context_.logger.info(describe() + ": the client went away; stopping the script");
     end_response(499);
@@ -513,6 +587,7 @@ void CgiSession::on_connection_closed() {
 
 void CgiSession::on_client_closed(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
+    session->leave_queue();
     session->context_.logger.info(session->describe() + ": the client went away");
     session->end_response(499);  // nginx's "client closed request", in the access log only
     session->close_stdout();
@@ -566,10 +641,7 @@ void CgiSession::on_process_exit(evutil_socket_t, short, void* self) {
     }
     session->exit_event_.reset();
     session->kill_timer_.reset();
-    if (session->counted_) {
-        session->counted_ = false;
-        --session->context_.running_cgi_processes;
-    }
+    session->release_slot();
     if (session->exit_wait_timer_) session->end_stream();
     if (session->phase_ == Phase::done) {
         // Anything still holding the pipes is a leftover descendant: stop listening to it.

@@ -46,8 +46,11 @@ class CgiSession {
     CgiSession(const CgiSession&) = delete;
     CgiSession& operator=(const CgiSession&) = delete;
 
-    // Spawns the script and starts the I/O; answers 502/503 itself when it cannot.
+    // Asks for a script slot (cgi_admission), then spawns the script and starts the I/O, at
+    // once or after waiting in the queue; answers 502/503 itself when it cannot.
     void start();
+    // The server stops: a request still waiting for a slot gets 503 now.
+    void on_server_stopping();
     // evhttp freed the connection (client gone, write error): stop the script.
     void on_connection_closed();
 
@@ -69,6 +72,13 @@ class CgiSession {
     static void on_client_writable(evutil_socket_t, short, void* self);
     static void on_drained(evutil_socket_t, short, void* self);
     static void on_exit_wait_over(evutil_socket_t, short, void* self);
+    static void on_slot_granted(evutil_socket_t, short, void* self);
+    static void on_queue_timeout(evutil_socket_t, short, void* self);
+
+    void launch();
+    void wait_for_slot();
+    void leave_queue();
+    void release_slot();
 
     std::string spawn();
     void watch_pipes();
@@ -100,6 +110,7 @@ class CgiSession {
     void log_stderr(const char* data, size_t size);
     void maybe_finished();
     std::string describe() const;
+    std::string describe_waiter() const;  // before a process exists
 
     CgiSessionHost& host_;
     const ServerContext& context_;
@@ -110,6 +121,12 @@ class CgiSession {
 
     CgiProcess process_;
     bool counted_ = false;  // holds a slot of cgi-max-processes
+    // Waiting in cgi_admission's queue; a worker that frees a slot for it (on any thread)
+    // activates slot_event_ on this session's own loop.
+    bool queued_ = false;
+    CgiAdmission::Ticket ticket_ = 0;
+    EventPtr slot_event_;
+    EventPtr queue_timer_;
     CgiResponseParser parser_;
     Phase phase_ = Phase::reading_head;
     int status_ = 0;

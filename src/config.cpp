@@ -15,6 +15,7 @@ namespace cgihost {
 namespace {
 
 void add_cgi_options(CLI::App& app, Config& c);
+void add_cgi_admission_options(CLI::App& app, Config& c);
 std::string check_directory(const char* key, const std::string& path);
 
 // Adds every option. The long flag name is also the config-file key, so users can script
@@ -117,6 +118,21 @@ void add_cgi_options(CLI::App& app, Config& c) {
         ->transform(sizes);
     app.add_option("--cgi-rlimit-nproc", c.cgi_rlimit_nproc,
                    "RLIMIT_NPROC for scripts; 0 = off (root is exempt)");
+    add_cgi_admission_options(app, c);
+}
+
+void add_cgi_admission_options(CLI::App& app, Config& c) {
+    app.add_option("--cgi-max-per-client", c.cgi_max_per_client,
+                   "Scripts one client address may have running or queued; beyond it 503. "
+                   "0 = no cap (behind a reverse proxy every request has the proxy's address)")
+        ->check(CLI::Range(0u, 1000000u));
+    app.add_option("--cgi-queue", c.cgi_queue,
+                   "Requests that wait, first come first served, for a free script slot "
+                   "when --cgi-max-processes are running; beyond it 503. 0 = no queue")
+        ->check(CLI::Range(0u, 1000000u));
+    app.add_option("--cgi-queue-timeout", c.cgi_queue_timeout,
+                   "Seconds a request may wait in the queue for a slot; then 503")
+        ->check(CLI::PositiveNumber);
 }
 
 std::string validate_cgi(const Config& c) {

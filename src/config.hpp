@@ -43,6 +43,11 @@ struct Config {
     uint64_t cgi_rlimit_cpu = 0;                      // RLIMIT_CPU seconds; 0 = inherit
     uint64_t cgi_rlimit_as = 0;                       // RLIMIT_AS bytes; 0 = inherit
     uint64_t cgi_rlimit_nproc = 0;                    // RLIMIT_NPROC; 0 = inherit (root ignores it)
+    // Fair use of scripts (cgi_admission): a cap per client address, and a FIFO queue for
+    // requests that find all cgi-max-processes slots taken; refusals are 503 + Retry-After.
+    unsigned cgi_max_per_client = 32;  // scripts running or queued per address; 0 = no cap
+    unsigned cgi_queue = 256;          // requests waiting for a slot; 0 = 503 at once
+    double cgi_queue_timeout = 10;     // seconds a request may wait in the queue; then 503
 
     // Limits, in bytes and seconds.
     uint64_t max_header_size = uint64_t{16} * 1024;  // request line + headers; more → 431

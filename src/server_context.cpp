@@ -22,7 +22,7 @@ CgiSettings make_cgi_settings(const Config& config) {
     cgi.timeout = config.cgi_timeout;
     cgi.max_time = config.cgi_max_time;
     cgi.kill_grace = config.cgi_kill_grace;
-    cgi.max_processes = config.cgi_max_processes;
+    cgi.queue_timeout = config.cgi_queue_timeout;
     cgi.stderr_limit = config.cgi_stderr_limit;
     if (!config.cgi_x_sendfile_root.empty()) {
         std::error_code error;
@@ -46,6 +46,12 @@ IntakeSettings make_intake_settings(const Config& config) {
     intake.spool_threshold = config.body_spool_threshold;
     intake.spool_dir = config.body_spool_dir;
     return intake;
+}
+
+CgiAdmissionLimits make_cgi_admission_limits(const Config& config) {
+    return {.max_running = config.cgi_max_processes,
+            .max_per_client = config.cgi_max_per_client,
+            .queue_capacity = config.cgi_queue};
 }
 
 }  // namespace cgihost

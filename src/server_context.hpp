@@ -2,8 +2,7 @@
 // tables derived from the config once (MIME types, resolver settings).
 #pragma once
 
-#include <atomic>
-
+#include "cgi_admission.hpp"
 #include "cgi_environment.hpp"
 #include "cgi_process.hpp"
 #include "config.hpp"
@@ -23,13 +22,14 @@ struct CgiSettings {
     double timeout = 60;
     double max_time = 300;
     double kill_grace = 2;
-    unsigned max_processes = 1024;
+    double queue_timeout = 10;    // seconds a request may wait for a slot
     std::string x_sendfile_root;  // realpath'd; "" = off
     uint64_t stderr_limit = uint64_t{64} * 1024;
 };
 
 CgiSettings make_cgi_settings(const Config& config);
 IntakeSettings make_intake_settings(const Config& config);
+CgiAdmissionLimits make_cgi_admission_limits(const Config& config);
 
 struct ServerContext {
     const Config& config;
@@ -42,8 +42,9 @@ struct ServerContext {
     IntakeSettings intake;
     // Request bodies in memory, across all workers, against max-body-memory.
     mutable BodyMemoryBudget body_budget{0};
-    // Scripts running now, across all workers, against cgi-max-processes.
-    mutable std::atomic<unsigned> running_cgi_processes{0};
+    // Script slots (cgi-max-processes), the per-client cap and the wait queue, shared by
+    // every worker: the one thing here that changes after startup, behind its own lock.
+    mutable CgiAdmission cgi_admission{make_cgi_admission_limits(config)};
 };
 
 }  // namespace cgihost

@@ -120,6 +120,10 @@ void Worker::on_stop(evutil_socket_t, short, void* self) {
     }
     worker->bound_.clear();
     event_del(worker->accept_resume_timer_.get());
+    // Requests waiting for a script slot would only wait out the grace period: 503 now.
+    worker->context_.cgi_admission.close();
+    for (auto& [raw, session] : worker->sessions_)
+        session->on_server_stopping();
     worker->draining_ = true;
     worker->drain_deadline_ = monotonic_seconds() + worker->context_.config.shutdown_grace;
     timeval tick = to_timeval(kDrainTickSeconds);

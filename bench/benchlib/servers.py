@@ -131,6 +131,8 @@ class Cgihost:
                 "--cgi-url", "/cgi-bin/",
                 "--threads", "0",  # the default: one worker per core
                 "--cgi-max-processes", str(HELD_CAPACITY * 2),
+                # wrk's connections all come from 127.0.0.1: no per-client cap.
+                "--cgi-max-per-client", "0",
                 "--cgi-timeout", "300", "--cgi-max-time", "600", "--write-timeout", "300",
                 "--access-log", "", "--error-log", log_path, "--log-level", "warn",
                 "--shutdown-grace", "1"]

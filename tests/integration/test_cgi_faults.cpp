@@ -417,7 +417,7 @@ TEST_F(CgiLimits, CutsAScriptThatTricklesPastItsMaxTime) {
 // The two scripts wait for a gate the test opens only after the third request was refused, so
 // they are certainly still running when it arrives, however slow the machine.
 TEST_F(CgiLimits, RefusesAScriptBeyondMaxProcessesWith503AndRetryAfter) {
-    start({"--cgi-max-processes", "2"});
+    start({"--cgi-max-processes", "2", "--cgi-queue", "0"});  // no queue: 503 at once
     const auto gate = site_ / "gate";
     const std::string waiting = "/cgi-bin/t?wait-for=" + encode_query(gate.string()) + "&body=ran";
     std::vector<std::unique_ptr<HttpConnection>> running;
@@ -690,7 +690,7 @@ class CgiConcurrency : public CgiTest {};
 // first wait. How fast static files stay under CGI load is measured in bench/, not here.
 TEST_F(CgiConcurrency, RunsFiftyScriptsAtOnceAndServesStaticFilesBeforeTheyFinish) {
     constexpr size_t kScripts = 50;
-    start();
+    start({"--cgi-max-per-client", "0"});  // all 50 come from 127.0.0.1
     const auto gate = site_ / "gate";
     std::vector<std::unique_ptr<HttpConnection>> connections;
     for (size_t i = 0; i < kScripts; ++i) {

@@ -48,11 +48,23 @@ size_t HttpResponse::header_count(const std::string& name) const {
     return count;
 }
 
-HttpConnection::HttpConnection(uint16_t port, const std::string& host) : port_(port) {
+HttpConnection::HttpConnection(uint16_t port, const std::string& host, const std::string& source)
+    : port_(port) {
     bool v6 = host.find(':') != std::string::npos;
     fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return;
     int rc = -1;
+    if (!source.empty()) {
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+        rc = ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+        if (rc != 0) {
+            ::close(fd_);
+            fd_ = -1;
+            return;
+        }
+    }
     if (v6) {
         sockaddr_in6 sa{};
         sa.sin6_family = AF_INET6;

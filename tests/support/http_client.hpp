@@ -35,7 +35,10 @@ struct HttpResponse {
 
 class HttpConnection {
   public:
-    explicit HttpConnection(uint16_t port, const std::string& host = "127.0.0.1");
+    // `source`, when given, is the local IPv4 address to connect from (any of 127.0.0.0/8
+    // works on loopback), so one test can be several clients.
+    explicit HttpConnection(uint16_t port, const std::string& host = "127.0.0.1",
+                            const std::string& source = "");
     ~HttpConnection();
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;

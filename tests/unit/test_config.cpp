@@ -430,6 +430,24 @@ TEST_F(ParseConfig, RejectsLimitsAndNamesThatCannotWork) {
     }
 }
 
+TEST_F(ParseConfig, ReadsTheFairUseOfScriptsOptionsWithTheirDefaults) {
+    Config defaults = expect_config(parse({"--docroot", docroot_}));
+    EXPECT_EQ(defaults.cgi_max_per_client, 32u);
+    EXPECT_EQ(defaults.cgi_queue, 256u);
+    EXPECT_EQ(defaults.cgi_queue_timeout, 10);
+    std::string file = dir_.write_file("fair.toml", "docroot = \"" + docroot_ +
+                                                        "\"\ncgi-max-per-client = 0\n"
+                                                        "cgi-queue = 0\ncgi-queue-timeout = 2.5\n");
+    Config c = expect_config(parse({"--config", file}));
+    EXPECT_EQ(c.cgi_max_per_client, 0u);
+    EXPECT_EQ(c.cgi_queue, 0u);
+    EXPECT_EQ(c.cgi_queue_timeout, 2.5);
+    expect_error_naming(parse({"--docroot", docroot_, "--cgi-queue-timeout", "0"}),
+                        "--cgi-queue-timeout");
+    expect_error_naming(parse({"--docroot", docroot_, "--cgi-max-per-client", "-1"}),
+                        "--cgi-max-per-client");
+}
+
 // ---- parse_listen_address: pure, so one table ----
 
 struct ListenCase {
