@@ -264,7 +264,8 @@ bool RequestFramer::field_line(std::string_view line) {
         ++transfer_encodings_;
         transfer_encoding_ = std::string(value);
     } else if (equals_ignore_case(name, "Expect")) {
-        expect_.append(expect_.empty() ? "" : ", ").append(value);
+        // Each Expect field on its own: "100-continue" in two fields is still just that.
+        (equals_ignore_case(value, "100-continue") ? expects_continue_ : expects_other_) = true;
     } else {
         head_.text.append(line).append("\r\n");
     }
@@ -326,8 +327,8 @@ bool RequestFramer::end_of_head_checks() {
         return false;
     }
     // RFC 9110 §10.1.1: 100-continue is the only expectation; an HTTP/1.0 one is ignored.
-    if (!expect_.empty() && head_.version_minor >= 1) {
-        if (!equals_ignore_case(expect_, "100-continue")) {
+    if ((expects_continue_ || expects_other_) && head_.version_minor >= 1) {
+        if (expects_other_) {
             fail(status::expectation_failed, "Only Expect: 100-continue is supported.");
             return false;
         }
@@ -374,8 +375,16 @@ RequestFramer::Step RequestFramer::take_body(std::string_view input) {
     return {Event::complete, 0};
 }
 
+// What of `input` framing may look at: the body allowance left and one byte more, so that
+// the byte that breaks max_body_size is refused (413) wherever the socket cut the stream.
+std::string_view RequestFramer::within_body_limit(std::string_view input) const {
+    const uint64_t left = limits_.max_body_size - std::min(limits_.max_body_size, body_received_);
+    return left < input.size() ? input.substr(0, static_cast<size_t>(left) + 1) : input;
+}
+
 // RFC 9112 §7.1: chunk data ends with exactly CRLF.
 RequestFramer::Step RequestFramer::take_chunk_crlf(std::string_view input) {
+    input = within_body_limit(input);
     size_t consumed = 0;
     while (consumed < input.size() && line_.size() < kCrlfSize) {
         const char expected = line_.empty() ? '\r' : '\n';
@@ -392,6 +401,7 @@ RequestFramer::Step RequestFramer::take_chunk_crlf(std::string_view input) {
 }
 
 RequestFramer::Step RequestFramer::take_chunk_line(std::string_view input) {
+    input = within_body_limit(input);
     const bool trailer = state_ == State::trailer;
     const size_t limit = trailer ? static_cast<size_t>(std::min<uint64_t>(
                                        limits_.max_head_size, limits_.max_chunk_line * 64))
@@ -412,13 +422,16 @@ RequestFramer::Step RequestFramer::take_chunk_line(std::string_view input) {
 // RFC 9112 §7.1: chunk-size = 1*HEXDIG, then optional extensions. Not "0x5", "+5", " 5".
 bool RequestFramer::chunk_size_line(std::string_view line) {
     size_t digits = 0;
+    size_t significant = 0;  // leading zeros are allowed, however many
     uint64_t size = 0;
     while (digits < line.size() && hex_value(line[digits]) >= 0) {
-        size = (size << 4U) | static_cast<uint64_t>(hex_value(line[digits]));
-        if (++digits > kMaxChunkSizeDigits) {
+        const int digit = hex_value(line[digits++]);
+        if (significant > 0 || digit != 0) ++significant;
+        if (significant > kMaxChunkSizeDigits) {
             fail(status::payload_too_large, "A chunk is too large.");
             return false;
         }
+        size = (size << 4U) | static_cast<uint64_t>(digit);
     }
     if (digits == 0 || !is_valid_chunk_extensions(line.substr(digits))) {
         fail(status::bad_request, "A chunk-size line is malformed.");

@@ -89,6 +89,7 @@ class RequestFramer {
     bool end_of_head();
     bool end_of_head_checks();
     Step take_chunk_crlf(std::string_view input);
+    std::string_view within_body_limit(std::string_view input) const;
     Step take_chunk_line(std::string_view input);
     bool chunk_size_line(std::string_view line);
     bool trailer_line(std::string_view line);
@@ -105,7 +106,8 @@ class RequestFramer {
     unsigned transfer_encodings_ = 0;
     std::string content_length_;
     std::string transfer_encoding_;
-    std::string expect_;
+    bool expects_continue_ = false;
+    bool expects_other_ = false;
     uint64_t remaining_ = 0;  // of the Content-Length body, or of the current chunk
     uint64_t body_received_ = 0;
     int error_status_ = 0;
