@@ -9,6 +9,7 @@
 #include "config.hpp"
 #include "log.hpp"
 #include "mime_types.hpp"
+#include "privileges.hpp"
 #include "request_validation.hpp"
 #include "static_files.hpp"
 #include "target_resolver.hpp"
@@ -25,6 +26,7 @@ struct CgiSettings {
     unsigned max_processes = 1024;
     std::string x_sendfile_root;  // realpath'd; "" = off
     uint64_t stderr_limit = uint64_t{64} * 1024;
+    std::optional<Identity> run_as;  // scripts take this identity; nullopt = the server's
 };
 
 CgiSettings make_cgi_settings(const Config& config);
@@ -37,6 +39,7 @@ struct ServerContext {
     RequestLimits limits;
     StaticFileOptions static_options;
     CgiSettings cgi;
+    PrivilegePlan privileges;  // carried out by Server::run once the sockets are bound
     // Scripts running now, across all workers, against cgi-max-processes.
     mutable std::atomic<unsigned> running_cgi_processes{0};
 };

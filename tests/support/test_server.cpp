@@ -111,6 +111,9 @@ TempDir::TempDir() {
     std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/cgihost-test-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
+    // Started as root, cgihost serves as www-data and runs scripts as another user (see
+    // src/privileges.hpp): both must be able to reach what a test puts here.
+    std::filesystem::permissions(path_, std::filesystem::perms(0755));
 }
 
 TempDir::~TempDir() {

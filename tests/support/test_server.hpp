@@ -10,7 +10,8 @@
 
 namespace cgihost::testing {
 
-// A fresh directory under TMPDIR, removed with everything in it on destruction.
+// A fresh directory under TMPDIR (mode 0755, so that the users a root-started server drops to
+// can reach it), removed with everything in it on destruction.
 class TempDir {
   public:
     TempDir();
