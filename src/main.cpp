@@ -109,8 +109,6 @@ int run(int argc, char** argv) {
                                    .cgi = cgihost::make_cgi_settings(config),
                                    .privileges = std::get<cgihost::PrivilegePlan>(privileges)};
     if (context.privileges.switch_scripts) context.cgi.run_as = context.privileges.scripts;
-    for (const auto& note : context.privileges.notes)
-        logger.info(note);
     context.mime_types.load_file(config.mime_types);
     if (context.resolver.cgi_dir.empty()) {
         logger.warn("--cgi-dir '" + config.cgi_dir + "' does not exist; CGI requests will get 404");

@@ -84,8 +84,10 @@ UserOutcome choose_user(const IdentityRequest& request, const AccountDatabase& a
                 return from_entry(*entry);
             }
         }
-        return std::string(request.user_flag) + ": none of the default users exists (" +
-               request.defaults[0] + ", " + request.defaults[1] + "); name one";
+        return std::string(request.user_flag) + ": no default user (" + request.defaults[0] +
+               ", " + request.defaults[1] + ") exists that is not root or the server's own; " +
+               "name one, or create " + request.defaults[0] + " (useradd --system " +
+               request.defaults[0] + ")";
     }
     auto user = resolve_user(request.user_flag, *spec, accounts);
     if (auto* chosen = std::get_if<ResolvedUser>(&user)) {
@@ -379,7 +381,24 @@ std::string check_reachable(const std::string& path, const Identity& who, int mo
     return {};
 }
 
-std::string drop_privileges(const PrivilegePlan& plan, Logger& logger) {
+namespace {
+
+// Started as root, the log files were opened (and handed to us) before the drop; a file that
+// logrotate moves away is recreated on SIGHUP by us, so say now if we cannot.
+void warn_about_log_directories(const Identity& who, Logger& logger) {
+    for (const std::string& path : logger.file_paths()) {
+        if (path.empty() || path == "-") continue;
+        auto directory = std::filesystem::absolute(path).parent_path();
+        if (::access(directory.c_str(), W_OK | X_OK) != 0) {
+            logger.warn("log directory " + directory.string() + " is not writable by " +
+                        who.name + ": SIGHUP can reopen " + path +
+                        " only if the file is already there (logrotate's 'create') or was "
+                        "not moved (copytruncate)");
+        }
+    }
+}
+
+std::string become_server_user(const PrivilegePlan& plan, Logger& logger) {
     if (!plan.drop) return {};
     const Identity& who = plan.server;
     if (auto error = logger.change_owner(who.uid, who.gid); !error.empty()) return error;
@@ -400,6 +419,16 @@ std::string drop_privileges(const PrivilegePlan& plan, Logger& logger) {
     // processes of our own user, and we never dump core.
     if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return failed("PR_SET_DUMPABLE");
     return verify_drop(plan);
+}
+
+}  // namespace
+
+std::string drop_privileges(const PrivilegePlan& plan, Logger& logger) {
+    if (auto error = become_server_user(plan, logger); !error.empty()) return error;
+    for (const auto& note : plan.notes)
+        logger.info(note);
+    if (plan.drop) warn_about_log_directories(plan.server, logger);
+    return {};
 }
 
 }  // namespace cgihost

@@ -122,11 +122,12 @@ inline constexpr uint64_t kKeptCapabilities = kSetIdCapabilities | capability_bi
 int set_capabilities(uint64_t permitted, uint64_t effective) noexcept;
 int get_capabilities(uint64_t& permitted, uint64_t& effective) noexcept;
 
-// Started as root: hands the log files to the server user, drops every capability from the
-// bounding set but the three kept, becomes plan.server, keeps CAP_KILL (and CAP_SETUID/
-// CAP_SETGID permitted only) when scripts switch users, becomes non-dumpable, and verifies
-// that setuid(0) now fails. Must run while the process has one thread besides the log
-// flusher. Returns "" or an error line. Does nothing when !plan.drop.
+// Carries out the plan. Started as root: hands the log files to the server user, drops every
+// capability from the bounding set but the three kept, becomes plan.server, keeps CAP_KILL
+// (and CAP_SETUID/CAP_SETGID permitted only) when scripts switch users, becomes
+// non-dumpable, and verifies that setuid(0) now fails. Must run before the worker threads
+// exist (they inherit the result). Then logs the plan's notes and warns about log
+// directories it cannot recreate files in. Returns "" or an error line.
 std::string drop_privileges(const PrivilegePlan& plan, Logger& logger);
 
 }  // namespace cgihost

@@ -123,6 +123,10 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ignored);
 }
 
+void TempDir::let_anyone_write() const {
+    std::filesystem::permissions(path_, std::filesystem::perms(01777));
+}
+
 std::filesystem::path TempDir::write_file(const std::string& relative, const std::string& content,
                                           unsigned mode) const {
     auto file = path_ / relative;
@@ -151,6 +155,7 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen,
     if (add_listen && !has_arg(args, "--listen")) {
         args.insert(args.end(), {"--listen", "127.0.0.1:0"});
     }
+    logs_.let_anyone_write();  // a server started as root recreates its logs as www-data
     if (!has_arg(args, "--error-log")) {
         args.insert(args.end(), {"--error-log", (logs_ / "error.log").string()});
     }
