@@ -75,8 +75,8 @@ class CgiProcess {
 // Starts the program with stdin/stdout/stderr on pipes whose parent ends are non-blocking
 // and close-on-exec. The child gets its own process group, an empty signal mask, default
 // dispositions for every signal (SIGPIPE included), no descriptor but 0-2, the working
-// directory, the limits and the run_as identity. Returns "" or an error such as "exec failed: Permission denied",
-// with errno still that of the failing call (EMFILE when out of descriptors).
+// directory, the limits and the run_as identity. Returns "" or an error such as "exec failed:
+// Permission denied", with errno still that of the failing call (EMFILE when out of descriptors).
 std::string spawn_cgi(const SpawnRequest& request, CgiProcess& process);
 
 // "exited with status 3", "killed by signal 11 (Segmentation fault)".

@@ -72,7 +72,9 @@ class Logger {
     // Both files to this owner (see LogFile::change_owner).
     std::string change_owner(uid_t uid, gid_t gid);
     // The error log's path and the access log's, as configured.
-    std::vector<std::string> file_paths() const { return {error_file_.path(), access_file_.path()}; }
+    std::vector<std::string> file_paths() const {
+        return {error_file_.path(), access_file_.path()};
+    }
     void flush();
 
     bool enabled(LogLevel level) const { return level >= level_; }

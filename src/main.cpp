@@ -65,9 +65,9 @@ std::string check_paths_for(const cgihost::PrivilegePlan& plan, const cgihost::C
 }
 
 std::variant<cgihost::PrivilegePlan, std::string> plan_privileges(const cgihost::Config& config) {
-    auto outcome = cgihost::plan_privileges(
-        {config.user, config.group, config.cgi_user, config.cgi_group}, ::geteuid(), ::getegid(),
-        cgihost::SystemAccounts{});
+    auto outcome =
+        cgihost::plan_privileges({config.user, config.group, config.cgi_user, config.cgi_group},
+                                 ::geteuid(), ::getegid(), cgihost::SystemAccounts{});
     if (auto* plan = std::get_if<cgihost::PrivilegePlan>(&outcome)) {
         if (auto error = check_paths_for(*plan, config); !error.empty()) return error;
     }

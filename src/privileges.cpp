@@ -54,7 +54,7 @@ std::variant<gid_t, std::string> resolve_group(const char* flag, const AccountSp
 
 // Parses one option; an absent one gives nullopt, a malformed one an error.
 std::variant<std::optional<AccountSpec>, std::string> parse_option(const char* flag,
-                                                                  const std::string& text) {
+                                                                   const std::string& text) {
     auto parsed = parse_account_spec(text);
     if (auto* error = std::get_if<std::string>(&parsed)) return std::string(flag) + ": " + *error;
     if (auto* spec = std::get_if<AccountSpec>(&parsed)) return std::optional<AccountSpec>(*spec);
@@ -84,8 +84,8 @@ UserOutcome choose_user(const IdentityRequest& request, const AccountDatabase& a
                 return from_entry(*entry);
             }
         }
-        return std::string(request.user_flag) + ": no default user (" + request.defaults[0] +
-               ", " + request.defaults[1] + ") exists that is not root or the server's own; " +
+        return std::string(request.user_flag) + ": no default user (" + request.defaults[0] + ", " +
+               request.defaults[1] + ") exists that is not root or the server's own; " +
                "name one, or create " + request.defaults[0] + " (useradd --system " +
                request.defaults[0] + ")";
     }
@@ -133,8 +133,7 @@ std::variant<Identity, std::string> choose_identity(const IdentityRequest& reque
 }
 
 std::string describe(const Identity& who) {
-    return who.name + " (uid " + std::to_string(who.uid) + ", gid " + std::to_string(who.gid) +
-           ")";
+    return who.name + " (uid " + std::to_string(who.uid) + ", gid " + std::to_string(who.gid) + ")";
 }
 
 std::variant<PrivilegePlan, std::string> plan_as_root(const PrivilegeOptions& options,
@@ -142,16 +141,16 @@ std::variant<PrivilegePlan, std::string> plan_as_root(const PrivilegeOptions& op
     PrivilegePlan plan;
     plan.drop = true;
     plan.switch_scripts = true;
-    auto server = choose_identity({"--user", "--group", options.user, options.group,
-                                   kDefaultServerUsers, std::size(kDefaultServerUsers),
-                                   std::nullopt},
-                                  accounts);
+    auto server =
+        choose_identity({"--user", "--group", options.user, options.group, kDefaultServerUsers,
+                         std::size(kDefaultServerUsers), std::nullopt},
+                        accounts);
     if (auto* error = std::get_if<std::string>(&server)) return *error;
     plan.server = std::get<Identity>(server);
-    auto scripts = choose_identity({"--cgi-user", "--cgi-group", options.cgi_user,
-                                    options.cgi_group, kDefaultScriptUsers,
-                                    std::size(kDefaultScriptUsers), plan.server.uid},
-                                   accounts);
+    auto scripts =
+        choose_identity({"--cgi-user", "--cgi-group", options.cgi_user, options.cgi_group,
+                         kDefaultScriptUsers, std::size(kDefaultScriptUsers), plan.server.uid},
+                        accounts);
     if (auto* error = std::get_if<std::string>(&scripts)) return *error;
     plan.scripts = std::get<Identity>(scripts);
     if (plan.scripts.gid == plan.server.gid) {
@@ -169,8 +168,7 @@ std::variant<PrivilegePlan, std::string> plan_as_root(const PrivilegeOptions& op
 
 // An ordinary user cannot change users: each option may only name who we already are.
 std::variant<PrivilegePlan, std::string> plan_as_user(const PrivilegeOptions& options, uid_t euid,
-                                                      gid_t egid,
-                                                      const AccountDatabase& accounts) {
+                                                      gid_t egid, const AccountDatabase& accounts) {
     PrivilegePlan plan;
     auto entry = accounts.user_by_id(euid);
     plan.server = Identity{entry ? entry->name : "uid " + std::to_string(euid), euid, egid, {}};
@@ -209,8 +207,8 @@ std::variant<PrivilegePlan, std::string> plan_as_user(const PrivilegeOptions& op
 }
 
 bool valid_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 // ---- Acting --------------------------------------------------------------------------------
@@ -291,13 +289,13 @@ bool access_allows(const struct stat& st, const Identity& who, int mode) {
     unsigned shift = 0;  // "other" bits
     if (st.st_uid == who.uid) {
         shift = 6;
-    } else if (st.st_gid == who.gid || std::find(who.groups.begin(), who.groups.end(),
-                                                 st.st_gid) != who.groups.end()) {
+    } else if (st.st_gid == who.gid ||
+               std::find(who.groups.begin(), who.groups.end(), st.st_gid) != who.groups.end()) {
         shift = 3;
     }
     const unsigned granted = (st.st_mode >> shift) & 7U;
-    const unsigned wanted = ((mode & R_OK) ? 4U : 0U) | ((mode & W_OK) ? 2U : 0U) |
-                            ((mode & X_OK) ? 1U : 0U);
+    const unsigned wanted =
+        ((mode & R_OK) ? 4U : 0U) | ((mode & W_OK) ? 2U : 0U) | ((mode & X_OK) ? 1U : 0U);
     return (granted & wanted) == wanted;
 }
 
@@ -375,8 +373,8 @@ std::string check_reachable(const std::string& path, const Identity& who, int mo
     struct stat st {};
     if (::stat(absolute.c_str(), &st) != 0) return absolute.string() + ": " + std::strerror(errno);
     if (!access_allows(st, who, mode)) {
-        return absolute.string() + " is not " + ((mode & W_OK) ? "writable" : "readable") +
-               " by " + who.name;
+        return absolute.string() + " is not " + ((mode & W_OK) ? "writable" : "readable") + " by " +
+               who.name;
     }
     return {};
 }
@@ -390,8 +388,8 @@ void warn_about_log_directories(const Identity& who, Logger& logger) {
         if (path.empty() || path == "-") continue;
         auto directory = std::filesystem::absolute(path).parent_path();
         if (::access(directory.c_str(), W_OK | X_OK) != 0) {
-            logger.warn("log directory " + directory.string() + " is not writable by " +
-                        who.name + ": SIGHUP can reopen " + path +
+            logger.warn("log directory " + directory.string() + " is not writable by " + who.name +
+                        ": SIGHUP can reopen " + path +
                         " only if the file is already there (logrotate's 'create') or was "
                         "not moved (copytruncate)");
         }

@@ -27,7 +27,7 @@ class Logger;
 
 // "www-data" or "33": a name, or a numeric id as chown(1) takes it.
 struct AccountSpec {
-    std::string name;        // empty when numeric
+    std::string name;  // empty when numeric
     std::optional<unsigned> id;
     bool numeric() const { return id.has_value(); }
 };
@@ -81,8 +81,8 @@ struct PrivilegeOptions {
 };
 
 struct PrivilegePlan {
-    bool drop = false;  // started as root: become `server` once sockets and logs are open
-    Identity server;    // who the server runs as (when !drop: who it already is)
+    bool drop = false;            // started as root: become `server` once sockets and logs are open
+    Identity server;              // who the server runs as (when !drop: who it already is)
     bool switch_scripts = false;  // scripts take `scripts`' identity between fork and exec
     Identity scripts;             // when !switch_scripts: the server's own identity
     std::vector<std::string> notes;  // said once in the startup log

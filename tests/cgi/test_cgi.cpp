@@ -397,8 +397,8 @@ void run_probe_privileges(Script& script, const std::string&) {
     write_line(script, "gid=" + std::to_string(rgid) + " " + std::to_string(egid) + " " +
                            std::to_string(sgid));
     std::vector<gid_t> groups(static_cast<size_t>(std::max(getgroups(0, nullptr), 0)));
-    groups.resize(static_cast<size_t>(std::max(getgroups(static_cast<int>(groups.size()),
-                                                         groups.data()), 0)));
+    groups.resize(static_cast<size_t>(
+        std::max(getgroups(static_cast<int>(groups.size()), groups.data()), 0)));
     std::string list;
     for (gid_t group : groups)
         list += (list.empty() ? "" : ",") + std::to_string(group);

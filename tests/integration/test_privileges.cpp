@@ -70,8 +70,7 @@ class Privileges : public CgiTest {
     }
 
     void start_as_users(std::vector<std::string> extra = {}) {
-        extra.insert(extra.end(),
-                     {"--user", server_user_.name, "--cgi-user", script_user_.name});
+        extra.insert(extra.end(), {"--user", server_user_.name, "--cgi-user", script_user_.name});
         start(extra);
     }
 
@@ -177,8 +176,7 @@ TEST_F(Privileges, LogsOpenedAsRootBelongToTheServerUserAndReopenAfterTheDrop) {
     ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(access_log_path()); }, 5000ms));
     ASSERT_TRUE(get("/index.html?after"));
     EXPECT_TRUE(wait_until(
-        [&] { return read_file(access_log_path()).find("?after") != std::string::npos; },
-        3000ms));
+        [&] { return read_file(access_log_path()).find("?after") != std::string::npos; }, 3000ms));
     struct stat st {};
     ASSERT_EQ(::stat(access_log_path().c_str(), &st), 0);
     EXPECT_EQ(st.st_uid, server_user_.uid) << "recreated by the server after the drop";

@@ -20,8 +20,8 @@ class FakeAccounts : public AccountDatabase {
         if (with_www_data) add_user("www-data", 33, 33);
         add_user("nobody", 65534, 65534);
         if (with_cgihost_cgi) add_user("cgihost-cgi", 998, 998);
-        groups_ = {{"root", 0}, {"www-data", 33}, {"nogroup", 65534}, {"cgihost-cgi", 998},
-                   {"adm", 4}};
+        groups_ = {
+            {"root", 0}, {"www-data", 33}, {"nogroup", 65534}, {"cgihost-cgi", 998}, {"adm", 4}};
         extra_groups_["www-data"] = {4};
     }
     void add_user(const std::string& name, uid_t uid, gid_t gid) {
@@ -143,8 +143,7 @@ TEST(PlanPrivileges, NeverPicksTheServersUserAsTheScriptsDefault) {
 
 TEST(PlanPrivileges, TakesUsersAndGroupsByNameOrId) {
     FakeAccounts accounts;
-    auto plan = plan_ok(options("65534", "adm", "www-data", "998"),
-                        0, accounts);
+    auto plan = plan_ok(options("65534", "adm", "www-data", "998"), 0, accounts);
     EXPECT_EQ(plan.server.name, "nobody");
     EXPECT_EQ(plan.server.gid, 4u);
     EXPECT_EQ(plan.scripts.uid, 33u);
@@ -200,15 +199,15 @@ TEST(PlanPrivileges, AsAnOrdinaryUserRunsScriptsAsItselfAndSaysSo) {
     EXPECT_EQ(plan.server.uid, 1000u);
     EXPECT_EQ(plan.scripts.uid, 1000u);
     ASSERT_EQ(plan.notes.size(), 1u);
-    EXPECT_EQ(plan.notes[0], "running as alice (uid 1000, gid 1000), not root: scripts run as "
-                             "the same user");
+    EXPECT_EQ(plan.notes[0],
+              "running as alice (uid 1000, gid 1000), not root: scripts run as "
+              "the same user");
 }
 
 TEST(PlanPrivileges, AsAnOrdinaryUserAcceptsOnlyOptionsNamingItself) {
     FakeAccounts accounts;
     accounts.add_user("alice", 1000, 1000);
-    EXPECT_FALSE(plan_ok(options("alice", "1000", "1000"), 1000, accounts)
-                     .switch_scripts);
+    EXPECT_FALSE(plan_ok(options("alice", "1000", "1000"), 1000, accounts).switch_scripts);
     EXPECT_THAT(plan_error(options("www-data"), 1000, accounts),
                 HasSubstr("--user: only root can change users"));
     EXPECT_THAT(plan_error(options("", "", "nobody"), 1000, accounts),
