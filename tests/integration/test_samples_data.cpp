@@ -541,6 +541,8 @@ TEST_F(SamplesData, AnUploadWithoutAFileIs400AndAGetIs405) {
 TEST_F(SamplesData, DownloadRefusesNamesThatAreNotPlainFileNames) {
     data_.write_file("secret.txt", "outside the uploads");
     data_.write_file("uploads/.hidden", "a dotfile");
+    // Made here as root: let the upload sample (another user, see SetUp) write into it.
+    std::filesystem::permissions(uploads(), std::filesystem::perms(01777));
     upload_one("present.txt", "here");
     for (const char* query : {"../secret.txt", "..%2Fsecret.txt", ".hidden", "..", ".", "a%00b",
                               "uploads/present.txt", ""}) {
