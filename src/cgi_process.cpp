@@ -28,6 +28,7 @@ struct ChildSetup {
     CgiResourceLimits limits;
     volatile int* exec_errno;
     pid_t server_pid;
+    const Identity* run_as;  // nullptr: stay the server's user
 };
 
 void apply_limit(int resource, rlim_t value) {
@@ -38,8 +39,25 @@ void apply_limit(int resource, rlim_t value) {
     ::setrlimit(resource, &limit);
 }
 
+// Becomes `who` for good. glibc's setuid() & co. would signal every thread of the server
+// (a vfork child shares its memory and thread list) to change them all; the raw system calls
+// change this process alone. The server holds CAP_SETUID/CAP_SETGID in its permitted set
+// only: raise them for these three calls, then clear every capability (execve would also
+// clear them for a non-root user, but nothing should depend on that).
+bool take_identity(const Identity& who) {
+    return set_capabilities(kKeptCapabilities, kSetIdCapabilities) == 0 &&
+           ::syscall(SYS_setgroups, who.groups.size(), who.groups.data()) == 0 &&
+           ::syscall(SYS_setresgid, who.gid, who.gid, who.gid) == 0 &&
+           ::syscall(SYS_setresuid, who.uid, who.uid, who.uid) == 0 && set_capabilities(0, 0) == 0;
+}
+
 [[noreturn]] void run_child(const ChildSetup& setup) {
     ::setpgid(0, 0);
+    // Before PR_SET_PDEATHSIG: the kernel clears that setting when the credentials change.
+    if (setup.run_as != nullptr && !take_identity(*setup.run_as)) {
+        *setup.exec_errno = errno;
+        ::_exit(127);
+    }
     // A server that is killed outright (SIGKILL, a crash) cannot stop its scripts; the kernel
     // does it for us. The script's own children are not affected (fork clears the setting),
     // so a job a script detaches on purpose lives on. If the server died before the prctl
@@ -191,13 +209,17 @@ std::string spawn_cgi(const SpawnRequest& request, CgiProcess& process) {
                            err.write_end.get(),
                            request.limits,
                            &exec_errno,
-                           ::getpid()};
+                           ::getpid(),
+                           request.run_as};
     // vfork: the parent resumes only once the child has exec'd or exited, which is also
     // how an exec failure reaches us (through exec_errno) before we answer the client.
     // The child only makes async-signal-safe system calls before execve or _exit (run_child).
     pid_t pid = ::vfork();           // NOLINT(clang-analyzer-security.insecureAPI.vfork)
     if (pid == 0) run_child(setup);  // NOLINT(clang-analyzer-unix.Vfork)
     if (pid < 0) return std::string("cannot fork: ") + std::strerror(errno);
+    // The child's change of user reset the memory it shared with us to the system's
+    // fs.suid_dumpable; we stay non-dumpable whatever that is.
+    if (request.run_as != nullptr) (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     process = CgiProcess();
     process.pid_ = pid;
     if (exec_errno != 0) {

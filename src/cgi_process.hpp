@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "privileges.hpp"
 #include "unique_fd.hpp"
 
 namespace cgihost {
@@ -30,6 +31,9 @@ struct SpawnRequest {
     std::vector<std::string> envp;  // "NAME=value"
     std::string working_directory;  // RFC 3875 §7.2: the script's directory
     CgiResourceLimits limits;
+    // The identity the script runs as (its groups, gid and uid are set in the child before
+    // exec); nullptr = the server's own. Must outlive the spawn_cgi call.
+    const Identity* run_as = nullptr;
 };
 
 class CgiProcess {
@@ -71,8 +75,8 @@ class CgiProcess {
 // Starts the program with stdin/stdout/stderr on pipes whose parent ends are non-blocking
 // and close-on-exec. The child gets its own process group, an empty signal mask, default
 // dispositions for every signal (SIGPIPE included), no descriptor but 0-2, the working
-// directory and the limits. Returns "" or an error such as "exec failed: Permission denied",
-// with errno still that of the failing call (EMFILE when out of descriptors).
+// directory, the limits and the run_as identity. Returns "" or an error such as "exec failed:
+// Permission denied", with errno still that of the failing call (EMFILE when out of descriptors).
 std::string spawn_cgi(const SpawnRequest& request, CgiProcess& process);
 
 // "exited with status 3", "killed by signal 11 (Segmentation fault)".

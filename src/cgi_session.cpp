@@ -221,6 +221,7 @@ std::string CgiSession::spawn() {
     }
     spawn.working_directory = directory_of(target_.file_path);
     spawn.limits = cgi.limits;
+    spawn.run_as = cgi.run_as ? &*cgi.run_as : nullptr;
     return spawn_cgi(spawn, process_);
 }
 

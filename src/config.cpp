@@ -16,6 +16,7 @@ namespace {
 
 void add_cgi_options(CLI::App& app, Config& c);
 void add_cgi_admission_options(CLI::App& app, Config& c);
+void add_privilege_options(CLI::App& app, Config& c);
 std::string check_directory(const char* key, const std::string& path);
 
 // Adds every option. The long flag name is also the config-file key, so users can script
@@ -82,6 +83,7 @@ void add_options(CLI::App& app, Config& c) {
                    "Client connections held at once (split among the threads); beyond it new "
                    "ones wait in the listen queue. 0 = three quarters of the open-file limit")
         ->check(CLI::Range(0u, 100000000u));
+    add_privilege_options(app, c);
     app.add_option("--access-log", c.access_log, "Access log file (Combined format); - = stdout");
     app.add_option("--error-log", c.error_log, "Error log file; - = stderr");
     app.add_option("--log-level", c.log_level, "Error log level")
@@ -133,6 +135,18 @@ void add_cgi_admission_options(CLI::App& app, Config& c) {
     app.add_option("--cgi-queue-timeout", c.cgi_queue_timeout,
                    "Seconds a request may wait in the queue for a slot; then 503")
         ->check(CLI::PositiveNumber);
+}
+
+// Checked and resolved at startup by plan_privileges (privileges.cpp).
+void add_privilege_options(CLI::App& app, Config& c) {
+    app.add_option("--user", c.user,
+                   "Started as root: the user to run as once sockets and logs are open (name or "
+                   "id; default www-data, else nobody; root is refused)");
+    app.add_option("--group", c.group, "The group to run as; default the --user's own group");
+    app.add_option("--cgi-user", c.cgi_user,
+                   "Started as root: the user scripts run as, never the server's (default "
+                   "cgihost-cgi, else nobody)");
+    app.add_option("--cgi-group", c.cgi_group, "The scripts' group; default the --cgi-user's own");
 }
 
 std::string validate_cgi(const Config& c) {

@@ -66,6 +66,14 @@ struct Config {
     double shutdown_grace = 10;      // SIGTERM: time in-flight requests get to finish
     unsigned max_connections = 0;    // client connections at once; 0 = ¾ of the open-file limit
 
+    // Privileges (see privileges.hpp). Names or numeric ids; "" = the default: started as
+    // root, the server becomes www-data (else nobody) and scripts run as cgihost-cgi (else
+    // nobody); started as another user, both stay that user.
+    std::string user;       // the server's user after binding and opening the logs
+    std::string group;      // its group; "" = the user's own
+    std::string cgi_user;   // the scripts' user, never the server's
+    std::string cgi_group;  // their group; "" = the user's own
+
     // Logs. "-" means stdout for the access log and stderr for the error log; "" disables.
     std::string access_log = "-";
     std::string error_log = "-";

@@ -111,11 +111,19 @@ LogFile::LogFile(std::string path, int standard_fd)
 
 std::string LogFile::open() {
     if (path_.empty() || path_ == "-") return {};
-    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    // 0640: scripts, which run as another user, have no business reading the logs either.
+    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) return "cannot open log file '" + path_ + "': " + std::strerror(errno);
     std::lock_guard lock(mutex_);
     fd_.reset(fd);
     return {};
+}
+
+std::string LogFile::change_owner(uid_t uid, gid_t gid) {
+    std::lock_guard lock(mutex_);
+    if (!fd_ || ::fchown(fd_.get(), uid, gid) == 0) return {};
+    return "cannot hand log file '" + path_ + "' to uid " + std::to_string(uid) + ": " +
+           std::strerror(errno);
 }
 
 void LogFile::write(std::string_view bytes) {
@@ -153,6 +161,11 @@ std::string Logger::open() {
 void Logger::reopen() {
     flush();
     if (auto error = open(); !error.empty()) this->error("reopening logs: " + error);
+}
+
+std::string Logger::change_owner(uid_t uid, gid_t gid) {
+    if (auto error = error_file_.change_owner(uid, gid); !error.empty()) return error;
+    return access_file_.change_owner(uid, gid);
 }
 
 void Logger::flush() {

@@ -3,6 +3,8 @@
 // reopened on SIGHUP so logrotate can move the files away.
 #pragma once
 
+#include <sys/types.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -10,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "unique_fd.hpp"
 
@@ -43,6 +46,10 @@ class LogFile {
     std::string open();
     void write(std::string_view bytes);
     bool enabled() const { return !path_.empty(); }
+    const std::string& path() const { return path_; }
+    // Hands the open file to the user the server is about to become, so that it can still
+    // write to it and SIGHUP can create its successor as that user. Returns "" or an error.
+    std::string change_owner(uid_t uid, gid_t gid);
 
   private:
     std::string path_;
@@ -62,6 +69,12 @@ class Logger {
     std::string open();
     // SIGHUP: flush, then reopen both paths.
     void reopen();
+    // Both files to this owner (see LogFile::change_owner).
+    std::string change_owner(uid_t uid, gid_t gid);
+    // The error log's path and the access log's, as configured.
+    std::vector<std::string> file_paths() const {
+        return {error_file_.path(), access_file_.path()};
+    }
     void flush();
 
     bool enabled(LogLevel level) const { return level >= level_; }

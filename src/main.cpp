@@ -1,6 +1,7 @@
 // cgihost's entry point: parse the configuration once, derive the shared tables, serve.
 #include <event2/thread.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 
 #include "config.hpp"
 #include "log.hpp"
+#include "privileges.hpp"
 #include "server.hpp"
 #include "server_context.hpp"
 
@@ -38,6 +40,40 @@ cgihost::ResolverConfig make_resolver_config(const cgihost::Config& config) {
     return resolver;
 }
 
+// Started as root, the directories served must be reachable by the users we become, or every
+// request would fail later with a puzzling 403 or 502: say so now.
+std::string check_paths_for(const cgihost::PrivilegePlan& plan, const cgihost::Config& config) {
+    if (!plan.drop) return {};
+    struct Need {
+        const char* flag;
+        const std::string& path;
+        const cgihost::Identity& who;
+    };
+    std::vector<Need> needs{{"--docroot", config.docroot, plan.server}};
+    if (!real_directory(config.cgi_dir).empty()) {
+        needs.push_back({"--cgi-dir", config.cgi_dir, plan.server});
+        needs.push_back({"--cgi-dir", config.cgi_dir, plan.scripts});
+    }
+    if (!config.cgi_handlers.empty()) needs.push_back({"--docroot", config.docroot, plan.scripts});
+    for (const auto& need : needs) {
+        if (auto why = cgihost::check_reachable(need.path, need.who, R_OK | X_OK); !why.empty()) {
+            return std::string(need.flag) + " '" + need.path + "': " + why +
+                   "; make the path searchable (chmod o+x) or choose other users";
+        }
+    }
+    return {};
+}
+
+std::variant<cgihost::PrivilegePlan, std::string> plan_privileges(const cgihost::Config& config) {
+    auto outcome =
+        cgihost::plan_privileges({config.user, config.group, config.cgi_user, config.cgi_group},
+                                 ::geteuid(), ::getegid(), cgihost::SystemAccounts{});
+    if (auto* plan = std::get_if<cgihost::PrivilegePlan>(&outcome)) {
+        if (auto error = check_paths_for(*plan, config); !error.empty()) return error;
+    }
+    return outcome;
+}
+
 int run(int argc, char** argv) {
     auto outcome = cgihost::parse_config(argc, argv);
     if (auto* exit = std::get_if<cgihost::ConfigExit>(&outcome)) {
@@ -50,6 +86,11 @@ int run(int argc, char** argv) {
     // be dup'd onto itself, keeping close-on-exec.
     for (int fd = 0; fd < 3; ++fd) {
         if (fcntl(fd, F_GETFD) < 0) (void)open("/dev/null", O_RDWR);
+    }
+    auto privileges = plan_privileges(config);
+    if (auto* error = std::get_if<std::string>(&privileges)) {
+        (void)std::fprintf(stderr, "cgihost: error: %s\n", error->c_str());
+        return 2;
     }
     cgihost::prepare_process_signals();
     evthread_use_pthreads();
@@ -68,7 +109,9 @@ int run(int argc, char** argv) {
         .static_options = {config.directory_listing},
         .cgi = cgihost::make_cgi_settings(config),
         .intake = cgihost::make_intake_settings(config),
-        .body_budget = cgihost::BodyMemoryBudget(config.max_body_memory)};
+        .body_budget = cgihost::BodyMemoryBudget(config.max_body_memory),
+        .privileges = std::get<cgihost::PrivilegePlan>(privileges)};
+    if (context.privileges.switch_scripts) context.cgi.run_as = context.privileges.scripts;
     context.mime_types.load_file(config.mime_types);
     if (context.resolver.cgi_dir.empty()) {
         logger.warn("--cgi-dir '" + config.cgi_dir + "' does not exist; CGI requests will get 404");

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "privileges.hpp"
 #include "worker.hpp"
 
 namespace cgihost {
@@ -176,6 +177,12 @@ int Server::run() {
     if (descriptor_limit > original_descriptor_limit) {
         // Scripts get the starting soft limit back, under the hard limit now in force.
         context_.cgi.limits.open_files = {original_descriptor_limit, descriptor_limit};
+    }
+    // The sockets are bound and the logs open: what needed root is done. Workers, which
+    // inherit the calling thread's credentials, start only after this.
+    if (auto error = drop_privileges(context_.privileges, context_.logger); !error.empty()) {
+        (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
+        return 2;
     }
     if (auto error = start_workers(listeners); !error.empty()) {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());

@@ -9,6 +9,7 @@
 #include "log.hpp"
 #include "mime_types.hpp"
 #include "request_intake.hpp"
+#include "privileges.hpp"
 #include "request_validation.hpp"
 #include "static_files.hpp"
 #include "target_resolver.hpp"
@@ -25,6 +26,7 @@ struct CgiSettings {
     double queue_timeout = 10;    // seconds a request may wait for a slot
     std::string x_sendfile_root;  // realpath'd; "" = off
     uint64_t stderr_limit = uint64_t{64} * 1024;
+    std::optional<Identity> run_as;  // scripts take this identity; nullopt = the server's
 };
 
 CgiSettings make_cgi_settings(const Config& config);
@@ -44,6 +46,7 @@ struct ServerContext {
     mutable BodyMemoryBudget body_budget{0};
     // Script slots (cgi-max-processes), the per-client cap and the wait queue, shared by
     // every worker: the one thing here that changes after startup, behind its own lock.
+    PrivilegePlan privileges;  // carried out by Server::run once the sockets are bound
     mutable CgiAdmission cgi_admission{make_cgi_admission_limits(config)};
 };
 

@@ -39,6 +39,12 @@
 //   stderr-text=text    text and a newline on stderr
 //   touch=/path         writes `done\n` to the file, creating it
 //   fds                 `fd=<n> -> <target>` per open file descriptor
+//   probe-privileges    what we are and what we may do to the server (our parent): lines
+//                       `uid=<real> <effective> <saved>`, `gid=...`, `groups=<g1,g2..>`,
+//                       `cap_prm=<hex>`, `cap_eff=<hex>`, then `shadow=`, `environ=`,
+//                       `mem=` (reading /etc/shadow, /proc/PPID/environ, /proc/PPID/mem),
+//                       `kill=` (kill -0 PPID), each `allowed` or `denied <errno text>`
+//   append=/path        appends `forged line` to an existing file: `append=allowed|denied ..`
 //   signals             `blocked=<16 hex digits>` (bit n-1 is signal n), `sigpipe=<default|
 //                       ignore|handler>`
 //   pgid                `pid=<pid>` and `pgid=<process group>`
@@ -70,6 +76,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -344,6 +351,82 @@ void run_fds(Script& script, const std::string&) {
     }
 }
 
+std::string verdict(bool allowed) {
+    return allowed ? "allowed" : std::string("denied ") + std::strerror(errno);
+}
+
+// Opens and reads a byte of `path` (at `offset`, for /proc/PID/mem).
+std::string try_read(const std::string& path, off_t offset = 0) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return verdict(false);
+    char byte = 0;
+    bool ok = pread(fd, &byte, 1, offset) >= 0;
+    std::string result = verdict(ok);
+    close(fd);
+    return result;
+}
+
+// The start of our parent's first readable mapping, for a read of /proc/PPID/mem; 0 if its
+// maps cannot be read (then the open of mem decides).
+off_t first_mapping(pid_t pid) {
+    FILE* maps = std::fopen(("/proc/" + std::to_string(pid) + "/maps").c_str(), "re");
+    if (maps == nullptr) return 0;
+    unsigned long long start = 0;
+    int matched = std::fscanf(maps, "%llx", &start);
+    std::fclose(maps);
+    return matched == 1 ? static_cast<off_t>(start) : 0;
+}
+
+std::string hex_capabilities(const char* field) {
+    FILE* status = std::fopen("/proc/self/status", "re");
+    if (status == nullptr) return "?";
+    char line[256];
+    std::string found = "?";
+    const size_t length = std::strlen(field);
+    while (std::fgets(line, sizeof line, status) != nullptr) {
+        if (std::strncmp(line, field, length) == 0 && line[length] == ':') {
+            found = std::string(line + length + 1);
+            found.erase(0, found.find_first_not_of(" \t"));
+            found.erase(found.find_last_not_of(" \t\n") + 1);
+        }
+    }
+    std::fclose(status);
+    return found;
+}
+
+void run_probe_privileges(Script& script, const std::string&) {
+    uid_t ruid = 0, euid = 0, suid = 0;
+    gid_t rgid = 0, egid = 0, sgid = 0;
+    getresuid(&ruid, &euid, &suid);
+    getresgid(&rgid, &egid, &sgid);
+    write_line(script, "uid=" + std::to_string(ruid) + " " + std::to_string(euid) + " " +
+                           std::to_string(suid));
+    write_line(script, "gid=" + std::to_string(rgid) + " " + std::to_string(egid) + " " +
+                           std::to_string(sgid));
+    std::vector<gid_t> groups(static_cast<size_t>(std::max(getgroups(0, nullptr), 0)));
+    groups.resize(static_cast<size_t>(
+        std::max(getgroups(static_cast<int>(groups.size()), groups.data()), 0)));
+    std::string list;
+    for (gid_t group : groups)
+        list += (list.empty() ? "" : ",") + std::to_string(group);
+    write_line(script, "groups=" + list);
+    write_line(script, "cap_prm=" + hex_capabilities("CapPrm"));
+    write_line(script, "cap_eff=" + hex_capabilities("CapEff"));
+    const pid_t parent = getppid();
+    const std::string proc = "/proc/" + std::to_string(parent);
+    write_line(script, "shadow=" + try_read("/etc/shadow"));
+    write_line(script, "environ=" + try_read(proc + "/environ"));
+    write_line(script, "mem=" + try_read(proc + "/mem", first_mapping(parent)));
+    write_line(script, "kill=" + verdict(kill(parent, 0) == 0));
+}
+
+void run_append(Script& script, const std::string& path) {
+    int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, "forged line\n", 12) == 12;
+    write_line(script, "append=" + verdict(ok));
+    if (fd >= 0) close(fd);
+}
+
 void run_signals(Script& script, const std::string&) {
     sigset_t blocked;
     sigprocmask(SIG_SETMASK, nullptr, &blocked);
@@ -466,6 +549,8 @@ const Action kActions[] = {
     {"touch", run_touch},
     {"wait-for", run_wait_for},
     {"fds", run_fds},
+    {"probe-privileges", run_probe_privileges},
+    {"append", run_append},
     {"signals", run_signals},
     {"pgid", run_pgid},
     {"grandchild", run_grandchild},

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -113,6 +113,11 @@ describe("cgihost in Chromium", { concurrency: 1 }, () => {
             workDir = await mkdtemp(join(tmpdir(), "cgihost-e2e-"));
             const dataDir = join(workDir, "data");
             await mkdir(dataDir);
+            // Started as root, cgihost serves as www-data and runs the samples as another
+            // user (README, "Least privilege"): both must reach the work dir, and the samples
+            // write their data.
+            await chmod(workDir, 0o755);
+            await chmod(dataDir, 0o1777);
             server = await startServer(workDir, dataDir);
             baseUrl = server.baseUrl;
             // Should this process die before `after` runs, the server still goes with it.

@@ -170,6 +170,7 @@ inline Dechunked dechunk(std::string_view data) {
 class CgiTest : public ::testing::Test {
   protected:
     CgiTest() {
+        site_.let_anyone_write();  // touch= markers, a shell script's run counter
         site_.write_file("www/index.html", std::string(kIndexHtml));
         install_test_cgi("cgi-bin/t");
         install_test_cgi("cgi-bin/sub/t2");
@@ -189,12 +190,14 @@ class CgiTest : public ::testing::Test {
     std::filesystem::path docroot() const { return std::filesystem::canonical(site_ / "www"); }
     std::filesystem::path cgi_dir() const { return std::filesystem::canonical(site_ / "cgi-bin"); }
 
-    // Starts cgihost on the site with `extra` flags after --docroot and --cgi-dir.
-    void start(const std::vector<std::string>& extra = {}) {
+    // Starts cgihost on the site with `extra` flags after --docroot and --cgi-dir, through
+    // `launcher` if given (see TestServer).
+    void start(const std::vector<std::string>& extra = {},
+               const std::vector<std::string>& launcher = {}) {
         std::vector<std::string> args{"--docroot", docroot().string(), "--cgi-dir",
                                       cgi_dir().string()};
         args.insert(args.end(), extra.begin(), extra.end());
-        server_ = std::make_unique<TestServer>(args);
+        server_ = std::make_unique<TestServer>(args, true, launcher);
     }
 
     // Sends `request_head` (and nothing else) on a fresh connection and returns everything

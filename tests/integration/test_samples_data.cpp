@@ -225,11 +225,16 @@ uint64_t chat_last_id(const std::string& json) {
 
 class SamplesData : public ::testing::Test {
   protected:
-    void SetUp() override { start(); }
+    void SetUp() override {
+        data_.let_anyone_write();  // as scripts/serve hands build-release/data to them
+        start();
+    }
 
     // Runs the server on the built samples with a fresh data directory; `extra` are more flags.
+    // `launcher` runs cgihost in its place (see TestServer).
     void start(const std::vector<std::string>& extra = {}, const std::string& chat_wait = "2",
-               const std::string& job_seconds = "2") {
+               const std::string& job_seconds = "2",
+               const std::vector<std::string>& launcher = {}) {
         std::vector<std::string> args{"--cgi-dir",     directory_from_env("CGIHOST_SAMPLES_DIR"),
                                       "--docroot",     directory_from_env("CGIHOST_WWW_DIR"),
                                       "--cgi-env-set", "CGIHOST_DATA_DIR=" + data_.path().string(),
@@ -237,7 +242,7 @@ class SamplesData : public ::testing::Test {
                                       "--cgi-env-set", "CGIHOST_JOB_SECONDS=" + job_seconds};
         args.insert(args.end(), extra.begin(), extra.end());
         server_.reset();
-        server_ = std::make_unique<TestServer>(args);
+        server_ = std::make_unique<TestServer>(args, true, launcher);
     }
 
     HttpResponse request(const std::string& method, const std::string& target,
@@ -494,12 +499,14 @@ TEST_F(SamplesData, AClientThatLeavesMidUploadLeavesNoPartialFile) {
     expect_round_trip("after.bin", "still works");
 }
 
-// RLIMIT_FSIZE stands in for a full disk: set on the running server (prlimit), it is inherited
-// by every script the server starts, and it needs no tmpfs or mount privilege here or in CI.
+// RLIMIT_FSIZE stands in for a full disk: set on the server as it starts (prlimit(1) sets it
+// and execs cgihost), it is inherited by every script the server starts, and it needs no tmpfs
+// or mount privilege here or in CI. (Setting it on the running server would need
+// CAP_SYS_RESOURCE: started as root, the server runs as another user.)
 TEST_F(SamplesData, AFullDiskIs507AndLeavesNothingWhileOtherRequestsGoOn) {
     constexpr rlim_t kRoom = kMiB;
-    const rlimit limit{kRoom, kRoom};
-    ASSERT_EQ(::prlimit(server_->pid(), RLIMIT_FSIZE, &limit, nullptr), 0) << std::strerror(errno);
+    const std::string room = std::to_string(kRoom);
+    start({}, "2", "2", {"prlimit", "--fsize=" + room + ":" + room, "--"});
 
     HttpResponse full = upload({file_part("big.bin", pseudo_random_bytes(4 * kMiB, 7))});
     EXPECT_EQ(full.status, 507) << full.body;
@@ -535,6 +542,8 @@ TEST_F(SamplesData, AnUploadWithoutAFileIs400AndAGetIs405) {
 TEST_F(SamplesData, DownloadRefusesNamesThatAreNotPlainFileNames) {
     data_.write_file("secret.txt", "outside the uploads");
     data_.write_file("uploads/.hidden", "a dotfile");
+    // Made here as root: let the upload sample (another user, see SetUp) write into it.
+    std::filesystem::permissions(uploads(), std::filesystem::perms(01777));
     upload_one("present.txt", "here");
     for (const char* query : {"../secret.txt", "..%2Fsecret.txt", ".hidden", "..", ".", "a%00b",
                               "uploads/present.txt", ""}) {

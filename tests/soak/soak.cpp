@@ -287,6 +287,7 @@ int soak_main(const Options& options) {
     return_large_blocks_to_system();
     testing::TempDir site_dir;
     testing::TempDir data_dir;
+    data_dir.let_anyone_write();  // started as root, the samples run as a user of their own
     install_cgi_programs(site_dir / "cgi-bin");
     const std::string www = required_env("CGIHOST_WWW_DIR");
     std::ostringstream timeout;

@@ -113,6 +113,9 @@ TempDir::TempDir() {
     std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/cgihost-test-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
+    // Started as root, cgihost serves as www-data and runs scripts as another user (see
+    // src/privileges.hpp): both must be able to reach what a test puts here.
+    std::filesystem::permissions(path_, std::filesystem::perms(0755));
 }
 
 TempDir::~TempDir() {
@@ -120,6 +123,10 @@ TempDir::~TempDir() {
     std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
                                  std::filesystem::perm_options::add, ignored);
     std::filesystem::remove_all(path_, ignored);
+}
+
+void TempDir::let_anyone_write() const {
+    std::filesystem::permissions(path_, std::filesystem::perms(01777));
 }
 
 std::filesystem::path TempDir::write_file(const std::string& relative, const std::string& content,
@@ -150,6 +157,7 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen,
     if (add_listen && !has_arg(args, "--listen")) {
         args.insert(args.end(), {"--listen", "127.0.0.1:0"});
     }
+    logs_.let_anyone_write();  // a server started as root recreates its logs as www-data
     if (!has_arg(args, "--error-log")) {
         args.insert(args.end(), {"--error-log", (logs_ / "error.log").string()});
     }

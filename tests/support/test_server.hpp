@@ -10,7 +10,8 @@
 
 namespace cgihost::testing {
 
-// A fresh directory under TMPDIR, removed with everything in it on destruction.
+// A fresh directory under TMPDIR (mode 0755, so that the users a root-started server drops to
+// can reach it), removed with everything in it on destruction.
 class TempDir {
   public:
     TempDir();
@@ -21,6 +22,10 @@ class TempDir {
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& relative) const { return path_ / relative; }
     std::string file(const std::string& relative) const { return (path_ / relative).string(); }
+    // Lets anyone create files here (mode 1777, as /tmp): for what scripts write and the logs
+    // a server recreates on SIGHUP, since a root-started server runs as www-data and its
+    // scripts as yet another user.
+    void let_anyone_write() const;
     // Writes `content` to path()/relative, creating parent directories, with `mode`.
     std::filesystem::path write_file(const std::string& relative, const std::string& content,
                                      unsigned mode = 0644) const;
