@@ -137,6 +137,9 @@ std::string bind_listener(const ListenAddress& address, unsigned copies, Listene
 
 void prepare_process_signals() {
     (void)::signal(SIGPIPE, SIG_IGN);
+    // A file-size limit (RLIMIT_FSIZE) met while spooling a request body must fail that
+    // write with EFBIG (answered 507), not kill the server.
+    (void)::signal(SIGXFSZ, SIG_IGN);
     sigset_t set = server_signals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
