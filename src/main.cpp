@@ -100,17 +100,16 @@ int run(int argc, char** argv) {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;
     }
-    cgihost::ServerContext context{
-        .config = config,
-        .logger = logger,
-        .mime_types = cgihost::MimeTypes::with_builtin_defaults(),
-        .resolver = make_resolver_config(config),
-        .limits = {config.max_uri_size, config.max_header_size},
-        .static_options = {config.directory_listing},
-        .cgi = cgihost::make_cgi_settings(config),
-        .intake = cgihost::make_intake_settings(config),
-        .body_budget = cgihost::BodyMemoryBudget(config.max_body_memory),
-        .privileges = std::get<cgihost::PrivilegePlan>(privileges)};
+    cgihost::ServerContext context{.config = config,
+                                   .logger = logger,
+                                   .mime_types = cgihost::MimeTypes::with_builtin_defaults(),
+                                   .resolver = make_resolver_config(config),
+                                   .limits = {config.max_uri_size, config.max_header_size},
+                                   .static_options = {config.directory_listing},
+                                   .cgi = cgihost::make_cgi_settings(config),
+                                   .intake = cgihost::make_intake_settings(config),
+                                   .body_budget = cgihost::BodyMemoryBudget(config.max_body_memory),
+                                   .privileges = std::get<cgihost::PrivilegePlan>(privileges)};
     if (context.privileges.switch_scripts) context.cgi.run_as = context.privileges.scripts;
     context.mime_types.load_file(config.mime_types);
     if (context.resolver.cgi_dir.empty()) {
