@@ -22,6 +22,7 @@ constexpr size_t kInputHighWater = size_t{64} * 1024;
 // read and discard, so that it gets to read our answer; then the connection is closed.
 constexpr double kLingerSeconds = 30;
 constexpr uint64_t kMaxLingerBytes = uint64_t{1} << 30;
+constexpr int kMaxReadsPerWake = 64;  // 256 KiB of body per wake-up at most
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // RFC 9110 §15.5.9: a server may send 408 before closing a connection it gave up waiting on.
 constexpr std::string_view kRequestTimeoutReply =
@@ -134,6 +135,7 @@ bufferevent_filter_result RequestIntake::filter_input(evbuffer* src, evbuffer* d
 
 bufferevent_filter_result RequestIntake::receive(evbuffer* src, evbuffer* dst) {
     bool progress = false;
+    reads_this_wake_ = 0;
     while (mode_ == Mode::receiving) {
         evbuffer_iovec chunk{};
         std::string_view bytes;
@@ -145,13 +147,34 @@ bufferevent_filter_result RequestIntake::receive(evbuffer* src, evbuffer* dst) {
             if (deadline_.phase() != before) arm_deadline();
         }
         const RequestFramer::Step step = framer_.advance(bytes);
-        if (step.event == RequestFramer::Event::need_more && step.consumed == 0) break;
+        if (step.event == RequestFramer::Event::need_more && step.consumed == 0) {
+            if (!read_more_body(src)) break;
+            continue;
+        }
         progress = true;
         if (!take_step(src, dst, step)) break;
     }
     // OK tells the filter that input moved, which keeps evhttp's read timeout from firing
     // while a long body arrives; evhttp is called back and finds no new head, or one.
     return progress ? BEV_OK : BEV_NEED_MORE;
+}
+
+// libevent reads at most 4 KiB per wake-up (EVBUFFER_MAX_READ), so on a busy loop a large
+// body would arrive 4 KiB per loop turn and the client's TCP window would close in between.
+// While a body streams in, read on until the socket is empty or kMaxReadsPerWake reads.
+bool RequestIntake::read_more_body(evbuffer* src) {
+    const int fd = socket_fd();
+    if (!framer_.in_body() || reads_this_wake_ >= kMaxReadsPerWake || fd < 0 ||
+        evbuffer_get_length(src) > 0) {
+        return false;
+    }
+    ++reads_this_wake_;
+    // bufferevent_readcb freezes the input's end around our callback; it unfreezes it again
+    // before its own next read.
+    evbuffer_unfreeze(src, 0);
+    const int n = evbuffer_read(src, fd, -1);
+    evbuffer_freeze(src, 0);
+    return n > 0;  // 0 (EOF) and errors are left for the socket bufferevent to see
 }
 
 // Acts on one step of the framer; false when receiving stops (delivered or refused).

@@ -81,6 +81,7 @@ class RequestIntake {
     bufferevent_filter_result discard(evbuffer* src);
     bufferevent_filter_result write_out(evbuffer* src);
     bool take_step(evbuffer* src, evbuffer* dst, RequestFramer::Step step);
+    bool read_more_body(evbuffer* src);
     bool begin_body(const evbuffer* src);
     bool store_body(evbuffer* src, size_t length);
     bool start_spool();
@@ -103,6 +104,7 @@ class RequestIntake {
     RequestDeadline deadline_;
     ReceivedBody body_;
     uint64_t lingered_bytes_ = 0;
+    int reads_this_wake_ = 0;
     bool flushing_ = false;  // only the loop's flush event writes to the socket
     EventPtr flush_event_;   // scheduled when evhttp adds output; also waits for EV_WRITE
     EventPtr resume_event_;
