@@ -155,8 +155,7 @@ RequestFramer::Step RequestFramer::take_line(std::string_view input, size_t limi
     const size_t take = lf == std::string_view::npos ? window.size() : lf + 1;
     line_.append(window.data(), take);
     if (lf == std::string_view::npos) {
-        // Too long as soon as no CR LF could still end it within the limit.
-        if (line_.size() > limit + 1 || (line_.size() > limit && line_.back() != '\r')) {
+        if (line_.size() >= limit + kCrlfSize) {
             return fail(too_long_status,
                         too_long_status == status::bad_request ? "A chunk-size line is too long."
                                                                : "The request head is too large.",
