@@ -82,7 +82,7 @@ void RequestIntake::attach(evhttp_connection* connection) {
     flush_event_.reset(event_new(base_, socket_fd(), EV_WRITE, &RequestIntake::on_flush, this));
     // Like Apache's mod_reqtimeout, a new connection's head is due from its opening, so a
     // client that connects and sends nothing holds a descriptor no longer than that.
-    deadline_.start_head(monotonic_seconds());
+    deadline_.note_request_byte(monotonic_seconds());  // unless bytes already started it
     arm_deadline();
 }
 
