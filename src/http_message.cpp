@@ -26,6 +26,21 @@ bool is_http_token(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), is_token_char);
 }
 
+bool is_control_byte(char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+}
+
+bool is_valid_field_value(std::string_view value) {
+    return std::none_of(value.begin(), value.end(),
+                        [](char c) { return is_control_byte(c) && c != '\t'; });
+}
+
+bool is_valid_request_target(std::string_view target) {
+    return !target.empty() && std::none_of(target.begin(), target.end(),
+                                           [](char c) { return c == ' ' || is_control_byte(c); });
+}
+
 const std::string* find_header(const HeaderList& headers, std::string_view name) {
     for (const auto& [key, value] : headers) {
         if (equals_ignore_case(key, name)) return &value;

@@ -22,6 +22,13 @@ size_t count_headers(const HeaderList& headers, std::string_view name);
 bool equals_ignore_case(std::string_view a, std::string_view b);
 // A non-empty run of RFC 9110 §5.6.2 tchar: what a field name (and a method) must be.
 bool is_http_token(std::string_view text);
+// RFC 5234 CTL: the bytes 0x00-0x1F and 0x7F.
+bool is_control_byte(char c);
+// RFC 9110 §5.5: a field value holds no control byte but HTAB (a NUL or a bare CR would end it
+// early for some readers and not for others).
+bool is_valid_field_value(std::string_view value);
+// RFC 9112 §3.2: a request-target has no whitespace or control byte.
+bool is_valid_request_target(std::string_view target);
 
 struct Request {
     std::string method;  // as sent: "GET"

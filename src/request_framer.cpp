@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
+#include <utility>
 
 #include "http_message.hpp"
 #include "http_status.hpp"
@@ -11,12 +13,6 @@ namespace {
 
 constexpr size_t kCrlfSize = 2;
 constexpr size_t kMaxChunkSizeDigits = 16;  // 64 bits of hexadecimal
-
-// RFC 5234 CTL: 0x00-0x1F and 0x7F.
-bool is_control(char c) {
-    auto byte = static_cast<unsigned char>(c);
-    return byte < 0x20 || byte == 0x7f;
-}
 
 bool is_whitespace(char c) {
     return c == ' ' || c == '\t';
@@ -63,7 +59,7 @@ size_t quoted_string_length(std::string_view text) {
     for (size_t i = 1; i < text.size(); ++i) {
         if (text[i] == '"') return i + 1;
         if (text[i] == '\\') ++i;
-        if (i < text.size() && is_control(text[i]) && text[i] != '\t') return 0;
+        if (i < text.size() && is_control_byte(text[i]) && text[i] != '\t') return 0;
     }
     return 0;
 }
@@ -109,6 +105,19 @@ std::vector<std::string_view> transfer_codings(std::string_view value) {
         if (!item.empty()) codings.push_back(item);
     }
     return codings;
+}
+
+// RFC 9112 §5: field-name ":" OWS field-value OWS, with no whitespace before the colon
+// (§5.1) and a valid value; nullopt for anything else. A line starting with whitespace
+// (obs-fold, §5.2) has no token for a name, so it is refused too.
+std::optional<std::pair<std::string_view, std::string_view>> split_field_line(
+    std::string_view line) {
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return std::nullopt;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = trim_whitespace(line.substr(colon + 1));
+    if (!is_http_token(name) || !is_valid_field_value(value)) return std::nullopt;
+    return std::pair{name, value};
 }
 
 }  // namespace
@@ -216,10 +225,7 @@ bool RequestFramer::request_line(std::string_view line) {
                                std::isdigit(static_cast<unsigned char>(version[5])) != 0 &&
                                version[6] == '.' &&
                                std::isdigit(static_cast<unsigned char>(version[7])) != 0;
-    if (!is_http_token(method) || target.empty() ||
-        std::any_of(target.begin(), target.end(),
-                    [](char c) { return c == ' ' || is_control(c); }) ||
-        !valid_version) {
+    if (!is_http_token(method) || !is_valid_request_target(target) || !valid_version) {
         fail(status::bad_request, "The request line is malformed.");
         return false;
     }
@@ -235,25 +241,17 @@ bool RequestFramer::request_line(std::string_view line) {
     return true;
 }
 
-// RFC 9112 §5: field-name ":" OWS field-value OWS. No whitespace before the colon (§5.1),
-// no obs-fold (§5.2), no control byte but HTAB in the value (RFC 9110 §5.5): a NUL or a
-// bare CR would end the value early for some readers and not for others.
 bool RequestFramer::field_line(std::string_view line) {
     if (is_whitespace(line.front())) {
         fail(status::bad_request, "Folded header lines (obs-fold) are not accepted.");
         return false;
     }
-    const size_t colon = line.find(':');
-    std::string_view name = line.substr(0, colon);
-    std::string_view value = colon == std::string_view::npos
-                                 ? std::string_view{}
-                                 : trim_whitespace(line.substr(colon + 1));
-    if (colon == std::string_view::npos || !is_http_token(name) ||
-        std::any_of(value.begin(), value.end(),
-                    [](char c) { return is_control(c) && c != '\t'; })) {
+    const auto field = split_field_line(line);
+    if (!field) {
         fail(status::bad_request, "A header line is malformed.");
         return false;
     }
+    const auto [name, value] = *field;
     if (equals_ignore_case(name, "Content-Length")) {
         if (content_lengths_++ > 0 && value != content_length_) {
             fail(status::bad_request, "Conflicting Content-Length headers.");
@@ -452,13 +450,7 @@ bool RequestFramer::trailer_line(std::string_view line) {
         state_ = State::done;
         return true;
     }
-    const size_t colon = line.find(':');
-    std::string_view value =
-        colon == std::string_view::npos ? std::string_view{} : line.substr(colon + 1);
-    if (is_whitespace(line.front()) || colon == std::string_view::npos ||
-        !is_http_token(line.substr(0, colon)) ||
-        std::any_of(value.begin(), value.end(),
-                    [](char c) { return is_control(c) && c != '\t'; })) {
+    if (!split_field_line(line)) {
         fail(status::bad_request, "A trailer line is malformed.");
         return false;
     }
