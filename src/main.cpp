@@ -48,17 +48,22 @@ std::string check_paths_for(const cgihost::PrivilegePlan& plan, const cgihost::C
         const char* flag;
         const std::string& path;
         const cgihost::Identity& who;
+        int mode = R_OK | X_OK;
     };
-    std::vector<Need> needs{{"--docroot", config.docroot, plan.server}};
+    // Request bodies beyond the spool threshold are written there by the server's user.
+    std::vector<Need> needs{{"--docroot", config.docroot, plan.server},
+                            {"--body-spool-dir", config.body_spool_dir, plan.server, W_OK | X_OK}};
     if (!real_directory(config.cgi_dir).empty()) {
         needs.push_back({"--cgi-dir", config.cgi_dir, plan.server});
         needs.push_back({"--cgi-dir", config.cgi_dir, plan.scripts});
     }
     if (!config.cgi_handlers.empty()) needs.push_back({"--docroot", config.docroot, plan.scripts});
     for (const auto& need : needs) {
-        if (auto why = cgihost::check_reachable(need.path, need.who, R_OK | X_OK); !why.empty()) {
+        if (auto why = cgihost::check_reachable(need.path, need.who, need.mode); !why.empty()) {
             return std::string(need.flag) + " '" + need.path + "': " + why +
-                   "; make the path searchable (chmod o+x) or choose other users";
+                   ((need.mode & W_OK) != 0 ? "; make it writable by that user, or choose another"
+                                            : "; make the path searchable (chmod o+x) or "
+                                              "choose other users");
         }
     }
     return {};

@@ -220,5 +220,19 @@ TEST_F(Privileges, RefusesADocrootTheServerUserCannotReach) {
                 ::testing::HasSubstr(hidden.string() + " is not searchable by www-data"));
 }
 
+// Root passes config validation's own write check; the server's user must pass it too, or
+// every body beyond the spool threshold would get 500 at run time.
+TEST_F(Privileges, RefusesABodySpoolDirTheServerUserCannotWrite) {
+    auto spool = site_ / "spool";
+    std::filesystem::create_directories(spool);
+    std::filesystem::permissions(spool, std::filesystem::perms(0755));  // root's alone to write
+    auto result =
+        run_cgihost({"--docroot", site_.file("www"), "--user", "www-data", "--cgi-user", "nobody",
+                     "--body-spool-dir", spool.string(), "--listen", "127.0.0.1:0"});
+    EXPECT_EQ(result.exit_status, 2);
+    EXPECT_THAT(result.err, ::testing::HasSubstr("--body-spool-dir"));
+    EXPECT_THAT(result.err, ::testing::HasSubstr(spool.string() + " is not writable by www-data"));
+}
+
 }  // namespace
 }  // namespace cgihost::testing
