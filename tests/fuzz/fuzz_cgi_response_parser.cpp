@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "cgi_response_parser.hpp"
+#include "cgi/cgi_response_parser.hpp"
 
 namespace {
 

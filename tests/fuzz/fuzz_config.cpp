@@ -17,7 +17,7 @@
 #include <variant>
 #include <vector>
 
-#include "config.hpp"
+#include "server/config.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "http_range.hpp"
+#include "http/http_range.hpp"
 
 namespace {
 

@@ -24,10 +24,10 @@
 #include <string>
 #include <string_view>
 
-#include "event_ptr.hpp"
 #include "fuzz_tree.hpp"
-#include "server_context.hpp"
-#include "worker.hpp"
+#include "server/server_context.hpp"
+#include "server/worker.hpp"
+#include "util/event_ptr.hpp"
 
 namespace {
 

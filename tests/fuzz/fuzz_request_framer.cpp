@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "request_framer.hpp"
+#include "http/request_framer.hpp"
 
 namespace {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "files/static_files.hpp"
+#include "files/target_resolver.hpp"
 #include "fuzz_tree.hpp"
-#include "static_files.hpp"
-#include "target_resolver.hpp"
 
 namespace {
 

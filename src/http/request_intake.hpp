@@ -1,0 +1,115 @@
+// Everything a client sends passes through here before evhttp sees it. The intake sits
+// between the connection's socket and evhttp as a bufferevent filter (evhttp_set_bevcb):
+// - the RequestFramer checks every head and owns the body's framing, so evhttp is handed one
+//   approved head at a time, without Content-Length, Transfer-Encoding or Expect;
+// - the body is received here, in memory up to the spool threshold and in an unlinked
+//   temporary file beyond it, against the server-wide BodyMemoryBudget;
+// - while a request is being answered, the next (pipelined) bytes wait in a small socket
+//   buffer and the socket is not read beyond it;
+// - the RequestDeadline drops clients that send too slowly (408);
+// - a refused request (400, 413, 417, 501, 503…) is answered here, then the rest of what the
+//   client sends is read and discarded for a while (a lingering close), so that a client
+//   still sending its body receives the answer instead of a connection reset.
+// Output is written to the socket from the loop, never from inside evhttp's calls.
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+
+#include <functional>
+#include <string>
+
+#include "http/body_memory_budget.hpp"
+#include "http/http_message.hpp"
+#include "http/received_body.hpp"
+#include "http/request_deadline.hpp"
+#include "http/request_framer.hpp"
+#include "server/log.hpp"
+#include "util/event_ptr.hpp"
+
+namespace cgihost {
+
+struct IntakeSettings {
+    FramingLimits framing;
+    RequestTimeouts timeouts;
+    uint64_t spool_threshold = uint64_t{256} * 1024;  // bodies beyond this go to a file
+    std::string spool_dir = "/tmp";                   // where those files are made
+};
+
+class RequestIntake {
+  public:
+    using AccessLogger = std::function<void(const Request&, int status, uint64_t bytes)>;
+    struct Services {
+        const IntakeSettings& settings;
+        BodyMemoryBudget& budget;
+        Logger& logger;
+        AccessLogger log_access;
+    };
+
+    // Makes the socket bufferevent and the filter evhttp is to use; the filter owns the
+    // intake, which lives until libevent frees the filter. nullptr when libevent fails.
+    static bufferevent* create(event_base* base, Services services, RequestIntake** intake);
+
+    RequestIntake(const RequestIntake&) = delete;
+    RequestIntake& operator=(const RequestIntake&) = delete;
+    ~RequestIntake();
+
+    // evhttp made its connection around the filter: the first head is due from now.
+    void attach(evhttp_connection* connection);
+    // evhttp is freeing the connection: no callback may touch it any more.
+    void detach();
+    // The body of the request evhttp has just handed us (present = false when none).
+    ReceivedBody take_body();
+    // The response is complete: read the next request.
+    void resume();
+
+  private:
+    enum class Mode { receiving, holding, lingering };
+
+    RequestIntake(event_base* base, Services services);
+    static bufferevent_filter_result filter_input(evbuffer* src, evbuffer* dst, ev_ssize_t,
+                                                  bufferevent_flush_mode, void* self);
+    static bufferevent_filter_result filter_output(evbuffer* src, evbuffer*, ev_ssize_t,
+                                                   bufferevent_flush_mode, void* self);
+    static void on_output_added(evbuffer*, const evbuffer_cb_info* info, void* self);
+    static void on_flush(evutil_socket_t, short, void* self);
+    static void on_resume(evutil_socket_t, short, void* self);
+    static void on_deadline(evutil_socket_t, short, void* self);
+    static void on_close_now(evutil_socket_t, short, void* self);
+
+    bufferevent_filter_result receive(evbuffer* src, evbuffer* dst);
+    bufferevent_filter_result discard(evbuffer* src);
+    bufferevent_filter_result write_out(evbuffer* src);
+    bool take_step(evbuffer* src, evbuffer* dst, RequestFramer::Step step);
+    bool read_more_body(evbuffer* src);
+    bool begin_body(const evbuffer* src);
+    bool store_body(evbuffer* src, size_t length);
+    bool start_spool();
+    bool write_to_spool(evbuffer* from, size_t length);
+    void deliver(evbuffer* dst);
+    void refuse(int status, const std::string& reason);
+    void send_raw(std::string_view bytes, bool then_shut_down);
+    void arm_deadline();
+    void drop_late_client();
+    Request describe_request() const;
+    int socket_fd() const;
+
+    event_base* base_;
+    Services services_;
+    bufferevent* socket_ = nullptr;  // the underlying socket bufferevent
+    bufferevent* filter_ = nullptr;  // what evhttp reads and writes
+    evhttp_connection* connection_ = nullptr;
+    Mode mode_ = Mode::receiving;
+    RequestFramer framer_;
+    RequestDeadline deadline_;
+    ReceivedBody body_;
+    uint64_t lingered_bytes_ = 0;
+    int reads_this_wake_ = 0;
+    bool flushing_ = false;  // only the loop's flush event writes to the socket
+    EventPtr flush_event_;   // scheduled when evhttp adds output; also waits for EV_WRITE
+    EventPtr resume_event_;
+    EventPtr deadline_timer_;
+    EventPtr close_event_;
+};
+
+}  // namespace cgihost

@@ -1,0 +1,276 @@
+#include "server/config.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <thread>
+
+#include "server/version.hpp"
+
+namespace cgihost {
+namespace {
+
+void add_cgi_options(CLI::App& app, Config& c);
+void add_cgi_admission_options(CLI::App& app, Config& c);
+void add_privilege_options(CLI::App& app, Config& c);
+std::string check_directory(const char* key, const std::string& path);
+
+// Adds every option. The long flag name is also the config-file key, so users can script
+// against either; "--help" prints each default.
+void add_options(CLI::App& app, Config& c) {
+    app.option_defaults()->always_capture_default();
+    const CLI::AsSizeValue sizes(false);  // accepts "16KiB", "64M" or plain bytes
+
+    app.add_option("--listen", c.listen, "Address to listen on, host:port or [v6]:port; repeatable")
+        ->take_all();
+    app.add_option("--docroot", c.docroot, "Directory of static files");
+    app.add_option("--index-files", c.index_files, "File names tried for a directory URL")
+        ->take_all();
+    app.add_option("--directory-listing", c.directory_listing,
+                   "List directories that have no index file (else 403)");
+    app.add_option("--serve-dotfiles", c.serve_dotfiles, "Serve names starting with '.'");
+    app.add_option("--follow-symlinks-outside", c.follow_symlinks_outside,
+                   "Serve symlinks that point outside the docroot");
+    app.add_option("--mime-types", c.mime_types, "mime.types file read on top of built-ins");
+    app.add_option("--threads", c.threads, "Worker threads (event loops); 0 = number of cores")
+        ->check(CLI::Range(0u, 256u));
+    app.add_option("--cgi-dir", c.cgi_dir, "Directory holding CGI programs");
+    app.add_option("--cgi-url", c.cgi_url, "URL prefix mapped onto --cgi-dir");
+    add_cgi_options(app, c);
+    app.add_option("--max-header-size", c.max_header_size, "Request line + headers limit (431)")
+        ->transform(sizes);
+    app.add_option("--max-uri-size", c.max_uri_size, "Request target limit (414)")
+        ->transform(sizes);
+    app.add_option("--max-body-size", c.max_body_size,
+                   "Request body limit as sent, chunk framing included (413)")
+        ->transform(sizes);
+    app.add_option("--max-body-memory", c.max_body_memory,
+                   "Request bodies held in memory by all connections together; beyond it new "
+                   "bodies get 503 with Retry-After")
+        ->transform(sizes);
+    app.add_option("--body-spool-threshold", c.body_spool_threshold,
+                   "Bodies larger than this are received into an unlinked temporary file")
+        ->transform(sizes);
+    app.add_option("--body-spool-dir", c.body_spool_dir,
+                   "Directory for those files; empty = $TMPDIR, else /tmp");
+    app.add_option("--read-timeout", c.read_timeout, "Seconds a request may stall while read")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--header-timeout", c.header_timeout,
+                   "Seconds from a request's first byte (or the connection's opening) until "
+                   "its head is complete; then 408 and close")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--body-timeout", c.body_timeout,
+                   "Seconds a request body may fall behind --body-min-rate (or, with a rate of "
+                   "0, may take in all); then 408 and close")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--body-min-rate", c.body_min_rate,
+                   "Bytes per second a request body must average; a fast start earns no more "
+                   "than --body-timeout of slack")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--write-timeout", c.write_timeout, "Seconds a response may stall")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--keep-alive-timeout", c.keep_alive_timeout,
+                   "Seconds an idle persistent connection is kept")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--shutdown-grace", c.shutdown_grace,
+                   "Seconds in-flight requests get to finish after SIGTERM/SIGINT")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--max-connections", c.max_connections,
+                   "Client connections held at once (split among the threads); beyond it new "
+                   "ones wait in the listen queue. 0 = three quarters of the open-file limit")
+        ->check(CLI::Range(0u, 100000000u));
+    add_privilege_options(app, c);
+    app.add_option("--access-log", c.access_log, "Access log file (Combined format); - = stdout");
+    app.add_option("--error-log", c.error_log, "Error log file; - = stderr");
+    app.add_option("--log-level", c.log_level, "Error log level")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
+void add_cgi_options(CLI::App& app, Config& c) {
+    const CLI::AsSizeValue sizes(false);
+    app.add_option("--cgi-handlers", c.cgi_handlers,
+                   "Extensions run as CGI anywhere in the docroot: .ext=interpreter, or .ext= "
+                   "to run the file itself")
+        ->take_all();
+    app.add_option("--cgi-timeout", c.cgi_timeout, "Seconds a script may stay silent on stdout")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--cgi-max-time", c.cgi_max_time, "Seconds a script may run in all")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--cgi-kill-grace", c.cgi_kill_grace, "Seconds from SIGTERM to SIGKILL")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--cgi-max-processes", c.cgi_max_processes,
+                   "Scripts running at once; beyond it requests get 503")
+        ->check(CLI::Range(1u, 1000000u));
+    app.add_option("--cgi-path", c.cgi_path, "PATH given to scripts");
+    app.add_option("--cgi-env-set", c.cgi_env_set, "NAME=VALUE set for every script")->take_all();
+    app.add_option("--cgi-env-pass", c.cgi_env_pass, "Variables passed from cgihost's environment")
+        ->take_all();
+    app.add_option("--cgi-pass-authorization", c.cgi_pass_authorization,
+                   "Give scripts the Authorization header as HTTP_AUTHORIZATION");
+    app.add_option("--cgi-x-sendfile-root", c.cgi_x_sendfile_root,
+                   "Directory whose files scripts may send with X-Sendfile; empty = off");
+    app.add_option("--cgi-stderr-limit", c.cgi_stderr_limit, "stderr bytes logged per request")
+        ->transform(sizes);
+    app.add_option("--cgi-rlimit-cpu", c.cgi_rlimit_cpu, "RLIMIT_CPU seconds for scripts; 0 = off");
+    app.add_option("--cgi-rlimit-as", c.cgi_rlimit_as, "RLIMIT_AS bytes for scripts; 0 = off")
+        ->transform(sizes);
+    app.add_option("--cgi-rlimit-nproc", c.cgi_rlimit_nproc,
+                   "RLIMIT_NPROC for scripts; 0 = off (root is exempt)");
+    add_cgi_admission_options(app, c);
+}
+
+void add_cgi_admission_options(CLI::App& app, Config& c) {
+    app.add_option("--cgi-max-per-client", c.cgi_max_per_client,
+                   "Scripts one client address may have running or queued; beyond it 503. "
+                   "0 = no cap (behind a reverse proxy every request has the proxy's address)")
+        ->check(CLI::Range(0u, 1000000u));
+    app.add_option("--cgi-queue", c.cgi_queue,
+                   "Requests that wait, first come first served, for a free script slot "
+                   "when --cgi-max-processes are running; beyond it 503. 0 = no queue")
+        ->check(CLI::Range(0u, 1000000u));
+    app.add_option("--cgi-queue-timeout", c.cgi_queue_timeout,
+                   "Seconds a request may wait in the queue for a slot; then 503")
+        ->check(CLI::PositiveNumber);
+}
+
+// Checked and resolved at startup by plan_privileges (privileges.cpp).
+void add_privilege_options(CLI::App& app, Config& c) {
+    app.add_option("--user", c.user,
+                   "Started as root: the user to run as once sockets and logs are open (name or "
+                   "id; default www-data, else nobody; root is refused)");
+    app.add_option("--group", c.group, "The group to run as; default the --user's own group");
+    app.add_option("--cgi-user", c.cgi_user,
+                   "Started as root: the user scripts run as, never the server's (default "
+                   "cgihost-cgi, else nobody)");
+    app.add_option("--cgi-group", c.cgi_group, "The scripts' group; default the --cgi-user's own");
+}
+
+std::string validate_cgi(const Config& c) {
+    for (const auto& handler : c.cgi_handlers) {
+        auto equals = handler.find('=');
+        if (handler.size() < 2 || handler[0] != '.' || equals == std::string::npos || equals < 2) {
+            return "--cgi-handlers: '" + handler + "' is not .ext=interpreter or .ext=";
+        }
+    }
+    for (const auto& entry : c.cgi_env_set) {
+        if (entry.find('=') == std::string::npos || entry.front() == '=') {
+            return "--cgi-env-set: '" + entry + "' is not NAME=VALUE";
+        }
+    }
+    if (!c.cgi_x_sendfile_root.empty()) {
+        if (auto error = check_directory("--cgi-x-sendfile-root", c.cgi_x_sendfile_root);
+            !error.empty()) {
+            return error;
+        }
+    }
+    return {};
+}
+
+std::string check_directory(const char* key, const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        return std::string(key) + ": cannot use '" + path + "': " + std::strerror(errno);
+    }
+    if (!S_ISDIR(st.st_mode)) return std::string(key) + ": '" + path + "' is not a directory";
+    if (::access(path.c_str(), R_OK | X_OK) != 0) {
+        return std::string(key) + ": cannot read '" + path + "': " + std::strerror(errno);
+    }
+    return {};
+}
+
+// Everything that CLI11's per-option checks cannot see. Returns an error line or "".
+std::string validate(Config& c) {
+    if (c.listen.empty()) return "--listen: at least one address is required";
+    c.listen_addresses.clear();
+    for (const auto& text : c.listen) {
+        auto address = parse_listen_address(text);
+        if (!address) return "--listen: '" + text + "' is not host:port or [v6]:port";
+        c.listen_addresses.push_back(*address);
+    }
+    if (auto error = check_directory("--docroot", c.docroot); !error.empty()) return error;
+    if (c.cgi_url.empty() || c.cgi_url.front() != '/') return "--cgi-url: must start with '/'";
+    if (c.index_files.empty()) return "--index-files: at least one name is required";
+    for (const auto& name : c.index_files) {
+        if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
+            return "--index-files: '" + name + "' must be a plain file name";
+        }
+    }
+    if (c.max_header_size < 1024) return "--max-header-size: must be at least 1024 bytes";
+    if (c.max_uri_size < 256) return "--max-uri-size: must be at least 256 bytes";
+    if (c.body_spool_dir.empty()) {
+        const char* tmpdir = std::getenv("TMPDIR");
+        c.body_spool_dir = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
+    }
+    if (auto error = check_directory("--body-spool-dir", c.body_spool_dir); !error.empty()) {
+        return error;
+    }
+    if (::access(c.body_spool_dir.c_str(), W_OK) != 0) {
+        return "--body-spool-dir: cannot write to '" + c.body_spool_dir +
+               "': " + std::strerror(errno);
+    }
+    if (auto error = validate_cgi(c); !error.empty()) return error;
+    if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+    return {};
+}
+
+}  // namespace
+
+std::optional<ListenAddress> parse_listen_address(std::string_view text) {
+    std::string_view host;
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return std::nullopt;
+        }
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        if (host.find(':') == std::string_view::npos) return std::nullopt;
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;  // v6 needs brackets
+    }
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (host.empty() || port.empty() || ec != std::errc() || end != port.data() + port.size() ||
+        value > 65535) {
+        return std::nullopt;
+    }
+    return ListenAddress{std::string(host), static_cast<uint16_t>(value)};
+}
+
+std::string format_listen_address(const ListenAddress& address) {
+    bool v6 = address.host.find(':') != std::string::npos;
+    return (v6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
+}
+
+ConfigOutcome parse_config(int argc, const char* const* argv) {
+    Config config;
+    CLI::App app{"cgihost: a CGI/1.1 web server with a static file server", "cgihost"};
+    app.set_version_flag("--version", std::string("cgihost ") + kVersion);
+    app.set_config("--config", "", "Read options from an INI/TOML file (flags override it)");
+    app.allow_config_extras(CLI::config_extras_mode::error);
+    add_options(app, config);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+        return ConfigExit{0, app.help()};
+    } catch (const CLI::CallForVersion&) {
+        return ConfigExit{0, std::string("cgihost ") + kVersion + "\n"};
+    } catch (const CLI::ParseError& e) {
+        return ConfigExit{2, std::string("cgihost: error: ") + e.what() + "\n"};
+    }
+    if (auto error = validate(config); !error.empty()) {
+        return ConfigExit{2, "cgihost: error: " + error + "\n"};
+    }
+    return config;
+}
+
+}  // namespace cgihost

@@ -1,0 +1,358 @@
+#include "server/worker.hpp"
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "files/static_files.hpp"
+#include "http/evhttp_adapter.hpp"
+#include "http/http_status.hpp"
+
+namespace cgihost {
+namespace {
+
+constexpr double kDrainTickSeconds = 0.05;
+// After accept() fails (out of descriptors, typically), the listeners rest this long: the
+// failing connection stays queued, so retrying at once would spin the loop at 100 % CPU.
+constexpr int kAcceptRetryMilliseconds = 250;
+constexpr double kAcceptWarningInterval = 10;
+constexpr ev_uint16_t kAllMethods = EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH;
+
+// The worker whose loop runs on this thread. Only the accept-error callback needs it: evhttp
+// owns its listeners and hands that callback no argument of ours.
+thread_local Worker* t_loop_owner = nullptr;
+
+// A quarter of the descriptors stays for what requests need besides their connection: a
+// script's three pipes and pidfd, a static file, the logs.
+constexpr uint64_t kConnectionShareOfFdsNumerator = 3;
+constexpr uint64_t kConnectionShareOfFdsDenominator = 4;
+
+// This worker's share of --max-connections (or of its default), rounded up.
+size_t connection_cap(const Config& config) {
+    uint64_t total = config.max_connections;
+    if (total == 0) {
+        rlimit limit{};
+        (void)::getrlimit(RLIMIT_NOFILE, &limit);
+        total = static_cast<uint64_t>(limit.rlim_cur) * kConnectionShareOfFdsNumerator /
+                kConnectionShareOfFdsDenominator;
+    }
+    const uint64_t threads = std::max(1u, config.threads);
+    return static_cast<size_t>(std::max<uint64_t>(1, (total + threads - 1) / threads));
+}
+
+}  // namespace
+
+Worker::Worker(const ServerContext& context) : context_(context) {}
+
+Worker::~Worker() {
+    join();
+    // Sessions go first (killing and reaping their scripts), then evhttp frees the
+    // connections, whose close callbacks must find no session to notify.
+    sessions_.clear();
+    connections_.clear();
+    http_.reset();
+    for (auto [bev, intake] : std::exchange(unadopted_, {}))
+        bufferevent_decref(bev);
+}
+
+std::string Worker::init(std::vector<UniqueFd> listeners) {
+    base_.reset(event_base_new());
+    if (!base_) return "cannot create an event loop";
+    http_.reset(evhttp_new(base_.get()));
+    if (!http_) return "cannot create the HTTP server";
+    const Config& config = context_.config;
+    evhttp_set_gencb(http_.get(), &Worker::on_request, this);
+    // We answer every method ourselves (405/501) rather than let evhttp refuse some.
+    evhttp_set_allowed_methods(http_.get(), kAllMethods);
+    // The intake refuses longer heads first; this is evhttp's own bound, kept as a backstop.
+    evhttp_set_max_headers_size(http_.get(),
+                                static_cast<ev_ssize_t>(context_.intake.framing.max_head_size));
+    // Bodies never reach evhttp: the intake receives them and hands evhttp body-less heads.
+    evhttp_set_max_body_size(http_.get(), 0);
+    timeval read_timeout = to_timeval(config.read_timeout);
+    evhttp_set_timeout_tv(http_.get(), &read_timeout);
+    evhttp_set_default_content_type(http_.get(), nullptr);
+    evhttp_set_bevcb(http_.get(), &Worker::on_new_connection, this);
+    connection_cap_ = connection_cap(config);
+    for (auto& fd : listeners) {
+        evhttp_bound_socket* bound = evhttp_accept_socket_with_handle(http_.get(), fd.get());
+        if (bound == nullptr) return "cannot accept on a listening socket";
+        fd.release();  // evhttp closes it now
+        evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
+                                    &Worker::on_accept_error);
+        bound_.push_back(bound);
+    }
+    adopt_event_.reset(event_new(base_.get(), -1, 0, &Worker::on_adopt_connections, this));
+    accept_resume_timer_.reset(event_new(base_.get(), -1, 0, &Worker::on_accept_resume, this));
+    stop_event_.reset(event_new(base_.get(), -1, 0, &Worker::on_stop, this));
+    drain_timer_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::on_drain_tick, this));
+    sessions_finished_event_.reset(
+        event_new(base_.get(), -1, 0, &Worker::on_sessions_finished, this));
+    return {};
+}
+
+void Worker::start() {
+    thread_ = std::thread([this] {
+        t_loop_owner = this;
+        event_base_dispatch(base_.get());
+    });
+}
+
+void Worker::request_stop() {
+    if (stop_event_) event_active(stop_event_.get(), EV_READ, 0);
+}
+
+void Worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void Worker::on_stop(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    for (evhttp_bound_socket* bound : worker->bound_) {
+        evhttp_del_accept_socket(worker->http_.get(), bound);
+    }
+    worker->bound_.clear();
+    event_del(worker->accept_resume_timer_.get());
+    // Requests waiting for a script slot would only wait out the grace period: 503 now.
+    worker->context_.cgi_admission.close();
+    for (auto& [raw, session] : worker->sessions_)
+        session->on_server_stopping();
+    worker->draining_ = true;
+    worker->drain_deadline_ = monotonic_seconds() + worker->context_.config.shutdown_grace;
+    timeval tick = to_timeval(kDrainTickSeconds);
+    event_add(worker->drain_timer_.get(), &tick);
+    on_drain_tick(-1, 0, self);
+}
+
+void Worker::on_drain_tick(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    if (worker->in_flight() == 0 || monotonic_seconds() >= worker->drain_deadline_) {
+        event_del(worker->drain_timer_.get());
+        event_base_loopexit(worker->base_.get(), nullptr);
+    }
+}
+
+size_t Worker::in_flight() const {
+    size_t total = 0;
+    for (const auto& [connection, state] : connections_)
+        total += static_cast<size_t>(state.busy);
+    return total;
+}
+
+void Worker::on_request(evhttp_request* req, void* self) {
+    static_cast<Worker*>(self)->handle(req);
+}
+
+void Worker::track_request(evhttp_request* req) {
+    evhttp_connection* connection = evhttp_request_get_connection(req);
+    if (connection == nullptr) return;
+    // Adopted at accept, normally; one evhttp made without us goes unwatched but counted.
+    auto [it, inserted] = connections_.try_emplace(connection);
+    if (inserted) evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
+    ++it->second.busy;
+    evhttp_request_set_on_complete_cb(req, &Worker::on_request_complete, this);
+    timeval write_timeout = to_timeval(context_.config.write_timeout);
+    evhttp_connection_set_timeout_tv(connection, &write_timeout);
+}
+
+void Worker::on_request_complete(evhttp_request* req, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    evhttp_connection* connection = evhttp_request_get_connection(req);
+    auto it = worker->connections_.find(connection);
+    if (it != worker->connections_.end()) {
+        ConnectionState& state = it->second;
+        if (state.busy > 0) --state.busy;
+        if (state.intake != nullptr) state.intake->resume();  // the next request may be here
+    }
+    if (connection != nullptr) {
+        // The connection now idles until the client's next request.
+        timeval idle = to_timeval(worker->context_.config.keep_alive_timeout);
+        evhttp_connection_set_timeout_tv(connection, &idle);
+    }
+}
+
+void Worker::on_connection_close(evhttp_connection* connection, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    auto it = worker->connections_.find(connection);
+    if (it == worker->connections_.end()) return;
+    CgiSession* session = it->second.session;
+    if (it->second.intake != nullptr) it->second.intake->detach();
+    worker->connections_.erase(it);
+    worker->update_listening();
+    if (session != nullptr) session->on_connection_closed();
+}
+
+bufferevent* Worker::on_new_connection(event_base* base, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    RequestIntake* intake = nullptr;
+    RequestIntake::Services services{worker->context_.intake, worker->context_.body_budget,
+                                     worker->context_.logger,
+                                     [worker](const Request& request, int code, uint64_t bytes) {
+                                         worker->log_access(request, code, bytes);
+                                     }};
+    // evhttp sets the descriptor and its callbacks on what we return.
+    bufferevent* bev = RequestIntake::create(base, std::move(services), &intake);
+    if (bev == nullptr) return nullptr;
+    // evhttp has not made the connection yet, and may free it at once if that fails; our
+    // reference keeps `bev` (and its intake) valid until on_adopt_connections looks, later in
+    // this iteration.
+    bufferevent_incref(bev);
+    worker->unadopted_.emplace_back(bev, intake);
+    event_active(worker->adopt_event_.get(), EV_READ, 0);
+    worker->update_listening();
+    return bev;
+}
+
+void Worker::on_adopt_connections(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    for (auto [bev, intake] : std::exchange(worker->unadopted_, {})) {
+        // evhttp gave the bufferevent its callbacks with the connection as their argument;
+        // bufferevent_free clears them, so none means evhttp already let it go.
+        bufferevent_data_cb read_cb = nullptr;
+        void* connection = nullptr;
+        bufferevent_getcb(bev, &read_cb, nullptr, nullptr, &connection);
+        if (read_cb != nullptr && connection != nullptr)
+            worker->adopt(static_cast<evhttp_connection*>(connection), intake);
+        bufferevent_decref(bev);
+    }
+    worker->update_listening();  // one evhttp dropped at once frees its place
+}
+
+void Worker::adopt(evhttp_connection* connection, RequestIntake* intake) {
+    auto [it, inserted] = connections_.try_emplace(connection);
+    if (!inserted) return;
+    evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
+    it->second.intake = intake;
+    intake->attach(connection);
+}
+
+void Worker::on_accept_error(evconnlistener*, void*) {
+    const int error_number = errno;
+    if (t_loop_owner != nullptr) t_loop_owner->pause_accepting(error_number);
+}
+
+// Out of descriptors, accept() fails but leaves the connection queued, so the listening
+// socket stays readable and libevent would call accept() again at once, forever. Rest the
+// listeners instead; queued clients wait (or time out) until descriptors are free again.
+void Worker::pause_accepting(int error_number) {
+    set_listening(false);
+    timeval wait = to_timeval(kAcceptRetryMilliseconds / 1000.0);
+    event_add(accept_resume_timer_.get(), &wait);
+    const double now = monotonic_seconds();
+    if (now >= next_accept_warning_) {
+        next_accept_warning_ = now + kAcceptWarningInterval;
+        context_.logger.warn(std::string("cannot accept connections: ") +
+                             std::strerror(error_number) + "; retrying every " +
+                             std::to_string(kAcceptRetryMilliseconds) + " ms");
+    }
+}
+
+void Worker::on_accept_resume(evutil_socket_t, short, void* self) {
+    static_cast<Worker*>(self)->update_listening();
+}
+
+// Listens unless at the connection cap (then further clients wait in the kernel's listen
+// queue until one leaves) or resting after an accept() failure.
+void Worker::update_listening() {
+    set_listening(!at_capacity() &&
+                  !event_pending(accept_resume_timer_.get(), EV_TIMEOUT, nullptr));
+}
+
+void Worker::set_listening(bool enabled) {
+    for (evhttp_bound_socket* bound : bound_) {
+        evconnlistener* listener = evhttp_bound_socket_get_listener(bound);
+        if (enabled) {
+            (void)evconnlistener_enable(listener);
+        } else {
+            (void)evconnlistener_disable(listener);
+        }
+    }
+}
+
+void Worker::attach_session(evhttp_request* req, CgiSession* session) {
+    auto it = connections_.find(evhttp_request_get_connection(req));
+    if (it != connections_.end()) it->second.session = session;
+}
+
+void Worker::detach_session(evhttp_request* req) {
+    auto it = connections_.find(evhttp_request_get_connection(req));
+    if (it != connections_.end()) it->second.session = nullptr;
+}
+
+void Worker::session_finished(CgiSession* session) {
+    finished_sessions_.push_back(session);
+    event_active(sessions_finished_event_.get(), EV_READ, 0);
+}
+
+void Worker::on_sessions_finished(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    for (CgiSession* session : std::exchange(worker->finished_sessions_, {})) {
+        worker->sessions_.erase(session);
+    }
+}
+
+void Worker::respond(evhttp_request* req, const Request& request, Response&& response) {
+    if (draining_) response.close_connection = true;
+    int code = response.status;
+    uint64_t bytes = send_response(req, request, std::move(response));
+    log_access(request, code, bytes);
+}
+
+void Worker::log_access(const Request& request, int code, uint64_t bytes) {
+    AccessRecord record;
+    record.remote_addr = request.remote_addr;
+    record.time = time(nullptr);
+    record.request_line = request.method + " " + request.target + " " + request.protocol();
+    record.status = code;
+    record.body_bytes = bytes;
+    if (const std::string* referer = request.header("Referer")) record.referer = *referer;
+    if (const std::string* agent = request.header("User-Agent")) record.user_agent = *agent;
+    context_.logger.access(record);
+}
+
+void Worker::handle(evhttp_request* req) {
+    track_request(req);
+    Request request = make_request(req);
+    ReceivedBody body;
+    auto it = connections_.find(evhttp_request_get_connection(req));
+    if (it != connections_.end() && it->second.intake != nullptr) {
+        body = it->second.intake->take_body();
+    }
+    // The intake took Content-Length or chunked framing off the head; scripts see the length
+    // of the body as received (RFC 3875 §4.1.2).
+    if (body.present) request.headers.emplace_back("Content-Length", std::to_string(body.length));
+    if (auto refusal = validate_request(request, context_.limits)) {
+        respond(req, request, std::move(*refusal));
+        return;
+    }
+    dispatch(req, std::move(request), 0, std::move(body));
+}
+
+void Worker::redirect_locally(evhttp_request* req, Request request, int hops) {
+    dispatch(req, std::move(request), hops, {});  // RFC 3875 §6.2.2: the body is not resent
+}
+
+void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
+    Target target = resolve_target(context_.resolver, request.path);
+    if (target.kind != TargetKind::cgi_script) {
+        Response response =
+            serve_static_target(request, target, context_.mime_types, context_.static_options);
+        respond(req, request, std::move(response));
+        return;
+    }
+    fill_local_address(req, request);
+    auto session = std::make_unique<CgiSession>(*this, context_, req, std::move(request),
+                                                std::move(target), redirect_hops, std::move(body));
+    CgiSession* raw = session.get();
+    sessions_.emplace(raw, std::move(session));
+    raw->start();
+}
+
+}  // namespace cgihost

@@ -1,0 +1,102 @@
+// One worker thread: its own event_base and evhttp, accepting on its own SO_REUSEPORT
+// sockets, so no lock is taken on the request path.
+#pragma once
+
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include <atomic>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cgi/cgi_session.hpp"
+#include "http/http_message.hpp"
+#include "http/received_body.hpp"
+#include "http/request_intake.hpp"
+#include "server/server_context.hpp"
+#include "util/event_ptr.hpp"
+#include "util/unique_fd.hpp"
+
+namespace cgihost {
+
+class Worker : public CgiSessionHost {
+  public:
+    explicit Worker(const ServerContext& context);
+    ~Worker() override;
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Creates the loop and takes ownership of the listening sockets. Returns "" or an error.
+    std::string init(std::vector<UniqueFd> listeners);
+    void start();
+    // Thread-safe: stop accepting, let in-flight requests finish (up to the grace period),
+    // then leave the loop. join() waits for that.
+    void request_stop();
+    void join();
+
+    // CgiSessionHost
+    event_base* event_loop() override { return base_.get(); }
+    void attach_session(evhttp_request* req, CgiSession* session) override;
+    void detach_session(evhttp_request* req) override;
+    void respond(evhttp_request* req, const Request& request, Response&& response) override;
+    void log_access(const Request& request, int status, uint64_t bytes) override;
+    void redirect_locally(evhttp_request* req, Request request, int hops) override;
+    void session_finished(CgiSession* session) override;
+
+  private:
+    // What the worker knows of one client connection, from its opening to its close callback.
+    // Held in connections_, whose nodes never move, so libevent callbacks may point at it.
+    struct ConnectionState {
+        int busy = 0;                     // requests not yet fully answered
+        CgiSession* session = nullptr;    // the CGI session answering the current request
+        RequestIntake* intake = nullptr;  // what reads its requests; owned by its bufferevent
+    };
+
+    // evhttp_set_bevcb: called as evhttp accepts a connection, before it exists.
+    static bufferevent* on_new_connection(event_base* base, void* self);
+    static void on_adopt_connections(evutil_socket_t, short, void* self);
+    static void on_accept_error(evconnlistener* listener, void*);
+    static void on_accept_resume(evutil_socket_t, short, void* self);
+    static void on_sessions_finished(evutil_socket_t, short, void* self);
+    static void on_request(evhttp_request* req, void* self);
+    static void on_request_complete(evhttp_request* req, void* self);
+    static void on_connection_close(evhttp_connection* connection, void* self);
+    static void on_stop(evutil_socket_t, short, void* self);
+    static void on_drain_tick(evutil_socket_t, short, void* self);
+
+    void adopt(evhttp_connection* connection, RequestIntake* intake);
+    void pause_accepting(int error_number);
+    void set_listening(bool enabled);
+    void update_listening();
+    bool at_capacity() const { return connections_.size() + unadopted_.size() >= connection_cap_; }
+    void handle(evhttp_request* req);
+    void track_request(evhttp_request* req);
+    void dispatch(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body);
+    size_t in_flight() const;
+
+    const ServerContext& context_;
+    EventBasePtr base_;
+    EvhttpPtr http_;
+    EventPtr stop_event_;
+    EventPtr drain_timer_;
+    std::vector<evhttp_bound_socket*> bound_;
+    std::thread thread_;
+    bool draining_ = false;
+    double drain_deadline_ = 0;
+    // Per connection; the close callback forgets a connection that died mid-response,
+    // because evhttp then skips the completion callback.
+    std::unordered_map<evhttp_connection*, ConnectionState> connections_;
+    std::unordered_map<CgiSession*, std::unique_ptr<CgiSession>> sessions_;
+    std::vector<CgiSession*> finished_sessions_;
+    EventPtr sessions_finished_event_;
+    // Connections evhttp accepted in this loop iteration, each with a reference we hold
+    // until on_adopt_connections has seen whether evhttp kept it.
+    std::vector<std::pair<bufferevent*, RequestIntake*>> unadopted_;
+    EventPtr adopt_event_;
+    EventPtr accept_resume_timer_;
+    size_t connection_cap_ = 0;  // this worker's share of --max-connections
+    double next_accept_warning_ = 0;
+};
+
+}  // namespace cgihost
