@@ -88,6 +88,7 @@ CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context, evhtt
       request_(std::move(request)),
       target_(std::move(target)),
       redirect_hops_(redirect_hops),
+      stderr_logger_(context.logger, context.cgi.stderr_limit),
       body_(std::move(body)) {
     // RFC 3875 §5: a script whose name starts with "nph-" writes the whole HTTP response.
     nph_ = file_name_of(target_.file_path).starts_with("nph-");
@@ -237,14 +238,13 @@ void CgiSession::watch_pipes() {
     }
     stdout_event_.reset(event_new(base, process_.stdout_pipe().get(), EV_READ | EV_PERSIST,
                                   &CgiSession::on_stdout_readable, this));
-    stderr_event_.reset(event_new(base, process_.stderr_pipe().get(), EV_READ | EV_PERSIST,
-                                  &CgiSession::on_stderr_readable, this));
     exit_event_.reset(
         event_new(base, process_.pidfd(), EV_READ, &CgiSession::on_process_exit, this));
     silence_timer_.reset(evtimer_new(base, &CgiSession::on_silence_timeout, this));
     total_timer_.reset(evtimer_new(base, &CgiSession::on_total_timeout, this));
     event_add(stdout_event_.get(), nullptr);
-    event_add(stderr_event_.get(), nullptr);
+    stderr_logger_.start(base, std::move(process_.stderr_pipe()), describe(),
+                         [this] { maybe_finished(); });
     event_add(exit_event_.get(), nullptr);
     timeval silence = to_timeval(context_.cgi.timeout);
     timeval total = to_timeval(context_.cgi.max_time);
@@ -647,8 +647,7 @@ void CgiSession::on_process_exit(evutil_socket_t, short, void* self) {
     if (session->phase_ == Phase::done) {
         // Anything still holding the pipes is a leftover descendant: stop listening to it.
         session->close_stdout();
-        session->stderr_event_.reset();
-        session->process_.stderr_pipe().reset();
+        session->stderr_logger_.stop();
     }
     session->maybe_finished();
 }
@@ -659,42 +658,6 @@ void CgiSession::close_stdout() {
     process_.stdout_pipe().reset();
     stdin_event_.reset();
     process_.stdin_pipe().reset();
-}
-
-void CgiSession::on_stderr_readable(evutil_socket_t fd, short, void* self) {
-    auto* session = static_cast<CgiSession*>(self);
-    char buffer[kReadChunk];
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) {
-        session->log_stderr("\n", session->stderr_partial_.empty() ? 0 : 1);
-        session->stderr_event_.reset();
-        session->process_.stderr_pipe().reset();
-        session->maybe_finished();
-        return;
-    }
-    session->log_stderr(buffer, static_cast<size_t>(n));
-}
-
-// Each complete line goes to the error log tagged with the script and pid, up to the
-// per-request cap; the rest is read and dropped so the script never blocks on stderr.
-void CgiSession::log_stderr(const char* data, size_t size) {
-    const uint64_t limit = context_.cgi.stderr_limit;
-    for (size_t i = 0; i < size; ++i) {
-        if (data[i] != '\n') {
-            if (stderr_partial_.size() < 4096) stderr_partial_ += data[i];
-            continue;
-        }
-        if (stderr_logged_ < limit) {
-            context_.logger.warn(describe() + " stderr: " + stderr_partial_);
-            stderr_logged_ += stderr_partial_.size() + 1;
-            if (stderr_logged_ >= limit) {
-                context_.logger.warn(describe() + ": stderr beyond " + std::to_string(limit) +
-                                     " bytes is not logged");
-            }
-        }
-        stderr_partial_.clear();
-    }
 }
 
 // evhttp shuts a socket down when it frees the connection, so the connection stays
@@ -758,7 +721,7 @@ void CgiSession::on_client_writable(evutil_socket_t, short, void* self) {
 }
 
 void CgiSession::maybe_finished() {
-    bool pipes_closed = !process_.stdout_pipe() && !process_.stderr_pipe() && !client_fd_;
+    bool pipes_closed = !process_.stdout_pipe() && !stderr_logger_.listening() && !client_fd_;
     bool process_done = process_.pid() <= 0 || !process_.running();
     if (phase_ == Phase::done && pipes_closed && process_done) {
         total_timer_.reset();

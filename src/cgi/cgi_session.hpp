@@ -11,6 +11,7 @@
 
 #include "cgi/cgi_process.hpp"
 #include "cgi/cgi_response_parser.hpp"
+#include "cgi/cgi_stderr_logger.hpp"
 #include "files/target_resolver.hpp"
 #include "http/http_message.hpp"
 #include "http/received_body.hpp"
@@ -62,7 +63,6 @@ class CgiSession {
     static void on_stdin_writable(evutil_socket_t, short, void* self);
     bool feed_stdin(int fd);
     static void on_stdout_readable(evutil_socket_t, short, void* self);
-    static void on_stderr_readable(evutil_socket_t, short, void* self);
     static void on_process_exit(evutil_socket_t, short, void* self);
     static void on_silence_timeout(evutil_socket_t, short, void* self);
     static void on_total_timeout(evutil_socket_t, short, void* self);
@@ -107,7 +107,6 @@ class CgiSession {
     evhttp_request* release_request();
     void terminate_process();
     void close_stdout();
-    void log_stderr(const char* data, size_t size);
     void maybe_finished();
     std::string describe() const;
     std::string describe_waiter() const;  // before a process exists
@@ -119,6 +118,7 @@ class CgiSession {
     Target target_;
     int redirect_hops_;
 
+    CgiStderrLogger stderr_logger_;
     CgiProcess process_;
     bool counted_ = false;  // holds a slot of cgi-max-processes
     // Waiting in cgi_admission's queue; a worker that frees a slot for it (on any thread)
@@ -135,14 +135,11 @@ class CgiSession {
     bool discard_body_ = false;                // HEAD, 204, 304: the body is not sent
     bool output_paused_ = false;
     bool close_after_drain_ = false;  // a short body: cut the connection once sent
-    uint64_t stderr_logged_ = 0;
-    std::string stderr_partial_;
 
     ReceivedBody body_;       // the request body; what is not yet written to stdin
     uint64_t body_sent_ = 0;  // bytes of a spooled body already given to stdin
     EventPtr stdin_event_;
     EventPtr stdout_event_;
-    EventPtr stderr_event_;
     EventPtr exit_event_;
     EventPtr silence_timer_;
     EventPtr total_timer_;
