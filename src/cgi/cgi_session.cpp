@@ -309,7 +309,7 @@ void CgiSession::on_stdout_readable(evutil_socket_t fd, short, void* self) {
 }
 
 void CgiSession::handle_output(const char* data, size_t size) {
-    if (nph_) return relay_raw(data, size);
+    if (nph_) return relay_nph_output(data, size);
     if (phase_ == Phase::streaming) return send_body(data, size);
     if (phase_ == Phase::done) return;
     if (phase_ == Phase::awaiting_redirect) {
@@ -418,7 +418,7 @@ void CgiSession::on_chunk_sent(evhttp_connection*, void* self) {
 void CgiSession::finish_output() {
     close_stdout();
     if (nph_) {
-        if (client_fd_) flush_raw();
+        if (nph_relay_.open()) follow_nph_relay(nph_relay_.flush());
         return;
     }
     if (phase_ == Phase::reading_head) {
@@ -575,8 +575,7 @@ void CgiSession::on_connection_closed() {
     // EV_CLOSED watch must not outlive it.
     client_event_.reset();
     req_ = nullptr;
-    client_write_event_.reset();
-    client_fd_.reset();
+    nph_relay_.close();
     leave_queue();
     if (phase_ == Phase::done) return;
     context_.logger.info(describe() + ": the client went away; stopping the script");
@@ -658,27 +657,49 @@ void CgiSession::close_stdout() {
     process_.stdout_pipe().reset();
     stdin_event_.reset();
     process_.stdin_pipe().reset();
+    nph_relay_.end_input();
 }
 
-// evhttp shuts a socket down when it frees the connection, so the connection stays
-// allocated (idle: it reads and writes nothing now) while the script's bytes go out through
-// a duplicate of its socket, and is freed once they have all reached the kernel.
+// The connection stays allocated (idle: evhttp reads and writes nothing now) while the relay
+// writes the script's bytes, and is freed once they have all reached the kernel.
 void CgiSession::take_over_connection() {
     evhttp_connection* connection = evhttp_request_get_connection(req_);
     int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(connection));
-    client_fd_.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
-    raw_output_.reset(evbuffer_new());
     status_ = status::ok;  // logged as 200: the script's own status line is not parsed
     phase_ = Phase::streaming;
-    if (!client_fd_) return close_client();
-    client_write_event_.reset(event_new(host_.event_loop(), client_fd_.get(), EV_WRITE,
-                                        &CgiSession::on_client_writable, this));
+    auto on_progress = [this](NphRelay::Progress progress) {
+        follow_nph_relay(progress);
+        maybe_finished();
+    };
+    if (!nph_relay_.start(host_.event_loop(), fd, kMaxPendingOutput, on_progress)) {
+        close_client();
+    }
+}
+
+void CgiSession::relay_nph_output(const char* data, size_t size) {
+    if (!nph_relay_.open()) return;
+    bytes_sent_ += size;
+    follow_nph_relay(nph_relay_.send(data, size));
+}
+
+void CgiSession::follow_nph_relay(NphRelay::Progress progress) {
+    switch (progress) {
+        case NphRelay::Progress::flowing:
+            event_add(stdout_event_.get(), nullptr);
+            return;
+        case NphRelay::Progress::backed_up:  // same backpressure as the evhttp path
+            event_del(stdout_event_.get());
+            return;
+        case NphRelay::Progress::draining:
+            return;
+        case NphRelay::Progress::closed:  // delivered, or the client is gone
+            return close_client();
+    }
 }
 
 void CgiSession::close_client() {
     end_response(status_);
-    client_write_event_.reset();
-    client_fd_.reset();
+    nph_relay_.close();
     if (evhttp_request* req = release_request()) {
         evhttp_connection_free(evhttp_request_get_connection(req));
     }
@@ -688,40 +709,9 @@ void CgiSession::close_client() {
     }
 }
 
-void CgiSession::relay_raw(const char* data, size_t size) {
-    if (!client_fd_) return;
-    evbuffer_add(raw_output_.get(), data, size);
-    bytes_sent_ += size;
-    flush_raw();
-}
-
-void CgiSession::flush_raw() {
-    if (evbuffer_write(raw_output_.get(), client_fd_.get()) < 0 && errno != EAGAIN &&
-        errno != EINTR) {
-        return close_client();  // the client is gone
-    }
-    bool pending = evbuffer_get_length(raw_output_.get()) > 0;
-    if (pending) event_add(client_write_event_.get(), nullptr);
-    if (!stdout_event_) {
-        if (!pending) close_client();  // stdout ended and everything was delivered
-        return;
-    }
-    // Same backpressure as the evhttp path: stop reading while the client lags.
-    if (evbuffer_get_length(raw_output_.get()) > kMaxPendingOutput) {
-        event_del(stdout_event_.get());
-    } else {
-        event_add(stdout_event_.get(), nullptr);
-    }
-}
-
-void CgiSession::on_client_writable(evutil_socket_t, short, void* self) {
-    auto* session = static_cast<CgiSession*>(self);
-    if (session->client_fd_) session->flush_raw();
-    session->maybe_finished();
-}
-
 void CgiSession::maybe_finished() {
-    bool pipes_closed = !process_.stdout_pipe() && !stderr_logger_.listening() && !client_fd_;
+    bool pipes_closed =
+        !process_.stdout_pipe() && !stderr_logger_.listening() && !nph_relay_.open();
     bool process_done = process_.pid() <= 0 || !process_.running();
     if (phase_ == Phase::done && pipes_closed && process_done) {
         total_timer_.reset();

@@ -12,6 +12,7 @@
 #include "cgi/cgi_process.hpp"
 #include "cgi/cgi_response_parser.hpp"
 #include "cgi/cgi_stderr_logger.hpp"
+#include "cgi/nph_relay.hpp"
 #include "files/target_resolver.hpp"
 #include "http/http_message.hpp"
 #include "http/received_body.hpp"
@@ -69,7 +70,6 @@ class CgiSession {
     static void on_kill_grace(evutil_socket_t, short, void* self);
     static void on_client_closed(evutil_socket_t, short, void* self);
     static void on_chunk_sent(evhttp_connection*, void* self);
-    static void on_client_writable(evutil_socket_t, short, void* self);
     static void on_drained(evutil_socket_t, short, void* self);
     static void on_exit_wait_over(evutil_socket_t, short, void* self);
     static void on_slot_granted(evutil_socket_t, short, void* self);
@@ -84,8 +84,8 @@ class CgiSession {
     void watch_pipes();
     void watch_client();
     void take_over_connection();
-    void relay_raw(const char* data, size_t size);
-    void flush_raw();
+    void relay_nph_output(const char* data, size_t size);
+    void follow_nph_relay(NphRelay::Progress progress);
     void close_client();
     void handle_output(const char* data, size_t size);
     void handle_head(const char* rest, size_t rest_size);
@@ -147,11 +147,9 @@ class CgiSession {
     EventPtr client_event_;
     EventPtr drained_event_;
     EventPtr exit_wait_timer_;  // stdout ended mid-stream: how long to wait for the exit
-    // nph- scripts (RFC 3875 §5): the socket taken over from evhttp and what waits for it.
+    // nph- scripts (RFC 3875 §5): their output goes to the client unparsed.
     bool nph_ = false;
-    UniqueFd client_fd_;
-    EvbufferPtr raw_output_;
-    EventPtr client_write_event_;
+    NphRelay nph_relay_;
 };
 
 }  // namespace cgihost
