@@ -1,7 +1,8 @@
 // One CGI request from spawn to reap: feeds the body to the script's stdin, parses its
-// header block, streams its body to the client with backpressure, logs its stderr, enforces
-// the deadlines, and makes sure the process is reaped. It lives on the loop that owns the
-// request, so nothing here takes a lock.
+// header block, streams its body to the client with backpressure (an nph- script's through
+// nph_relay), has its stderr logged (cgi_stderr_logger), enforces the deadlines, and makes
+// sure the process is reaped. It lives on the loop that owns the request, so nothing here
+// takes a lock.
 #pragma once
 
 #include <event2/http.h>
