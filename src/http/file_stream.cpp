@@ -16,20 +16,27 @@ namespace {
 // most a connection holds of the file at any time.
 constexpr uint64_t kPieceBytes = uint64_t{256} * 1024;
 
-// Appends up to `length` bytes of `fd` from `offset`; false on an error or end of file.
-bool read_piece(evbuffer* into, int fd, uint64_t offset, uint64_t length) {
-    evbuffer_iovec space{};
-    if (evbuffer_reserve_space(into, static_cast<ev_ssize_t>(length), &space, 1) != 1) return false;
+// Reads up to `length` bytes of `fd` from `offset` into `into`; 0 on an error or end of file.
+size_t read_piece(std::vector<char>& into, int fd, uint64_t offset, uint64_t length) {
     ssize_t n = 0;
     do {
-        n = ::pread(fd, space.iov_base, length, static_cast<off_t>(offset));
+        n = ::pread(fd, into.data(), length, static_cast<off_t>(offset));
     } while (n < 0 && errno == EINTR);
-    if (n <= 0) return false;
-    space.iov_len = static_cast<size_t>(n);
-    return evbuffer_commit_space(into, &space, 1) == 0;
+    return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+// evbuffer_add_reference's cleanup: the output is done with the piece.
+void release_piece(const void*, size_t, void* share) {
+    delete static_cast<std::shared_ptr<std::vector<char>>*>(share);
 }
 
 }  // namespace
+
+FileStream::FileStream(evhttp_request* req, FileBody file)
+    : req_(req),
+      file_(std::move(file)),
+      piece_(std::make_shared<std::vector<char>>(
+          static_cast<size_t>(std::min(kPieceBytes, file_.length)))) {}
 
 std::unique_ptr<FileStream> FileStream::start(evhttp_request* req, int status, const char* reason,
                                               FileBody file) {
@@ -52,13 +59,18 @@ void FileStream::send_next_piece() {
         return;
     }
     const uint64_t length = std::min(kPieceBytes, file_.length - sent_);
-    EvbufferPtr piece(evbuffer_new());
-    if (!read_piece(piece.get(), file_.fd.get(), file_.offset + sent_, length)) {
+    const size_t got = read_piece(*piece_, file_.fd.get(), file_.offset + sent_, length);
+    if (got == 0) {
         // The head promised more than we can send: only a cut connection says so now.
         evhttp_connection_free(evhttp_request_get_connection(req_));
         return;
     }
-    sent_ += evbuffer_get_length(piece.get());
+    sent_ += got;
+    // The previous piece has left (we are called once the output is empty), so its memory
+    // is ours to read into again.
+    EvbufferPtr piece(evbuffer_new());
+    evbuffer_add_reference(piece.get(), piece_->data(), got, &release_piece,
+                           new std::shared_ptr<std::vector<char>>(piece_));
     // on_piece_sent runs once evhttp's output is empty, i.e. this piece is in the kernel.
     evhttp_send_reply_chunk_with_cb(req_, piece.get(), &FileStream::on_piece_sent, this);
 }

@@ -7,6 +7,7 @@
 #include <event2/http.h>
 
 #include <memory>
+#include <vector>
 
 #include "http/http_message.hpp"
 
@@ -24,7 +25,7 @@ class FileStream {
     FileStream& operator=(const FileStream&) = delete;
 
   private:
-    FileStream(evhttp_request* req, FileBody file) : req_(req), file_(std::move(file)) {}
+    FileStream(evhttp_request* req, FileBody file);
     static void on_piece_sent(evhttp_connection*, void* self);
     // May end the reply, after which evhttp may free this stream: nothing follows it.
     void send_next_piece();
@@ -32,6 +33,10 @@ class FileStream {
     evhttp_request* req_;
     FileBody file_;
     uint64_t sent_ = 0;
+    // One piece's memory, read into again for each piece and lent to evhttp's output by
+    // reference (so no piece is allocated, and under ASan none fills the quarantine). The
+    // output holds a share until it drops the piece, which may be after this stream is gone.
+    std::shared_ptr<std::vector<char>> piece_;
 };
 
 }  // namespace cgihost
