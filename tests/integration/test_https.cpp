@@ -228,6 +228,53 @@ TEST_P(OverBothListeners, ServesSeveralRequestsOnOneKeepAliveConnection) {
     }
 }
 
+TEST_P(OverBothListeners, AnswersExpectContinueThenTakesTheBody) {
+    start_https();
+    auto connection = connect();
+    ASSERT_TRUE(connection->connected());
+    connection->send_raw(
+        "PUT /cgi-bin/t?body-sha256 HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+        "Content-Length: 300000\r\n\r\n");
+    auto interim = connection->read_response();
+    ASSERT_TRUE(interim);
+    ASSERT_EQ(interim->status, 100);
+    const std::string body(300000, 'u');
+    connection->send_raw(body);
+    auto response = connection->read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(parse_lines(response->body)["sha256"], sha256_hex(body));
+}
+
+// The refusal goes out while the client still writes (a lingering close), and it arrives.
+TEST_P(OverBothListeners, AnswersABodyBeyondTheLimitWith413EvenIfTheClientWritesItAllFirst) {
+    start_https({"--max-body-size", "1MiB"});
+    auto connection = connect();
+    ASSERT_TRUE(connection->connected());
+    const std::string body(4 << 20, 'z');
+    connection->send_raw("POST /cgi-bin/t HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body);
+    auto response = connection->read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 413);
+}
+
+TEST_P(OverBothListeners, AnswersPipelinedRequestsInOrder) {
+    start_https();
+    auto connection = connect();
+    ASSERT_TRUE(connection->connected());
+    std::string pipeline;
+    for (int i = 0; i < 3; ++i)
+        pipeline +=
+            "GET /cgi-bin/t?body=answer-" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+    connection->send_raw(pipeline);
+    for (int i = 0; i < 3; ++i) {
+        auto response = connection->read_response();
+        ASSERT_TRUE(response) << i;
+        EXPECT_EQ(response->body, "answer-" + std::to_string(i));
+    }
+}
+
 // A sparse file of 1 GiB: the body must arrive whole while the server's resident memory
 // stays flat (over TLS nothing is sent with sendfile, so this is about the pieces).
 TEST_P(OverBothListeners, DownloadsA1GiBFileWithFlatMemory) {
