@@ -499,6 +499,33 @@ TEST_F(Tls, SendsHstsOnTlsResponsesOnly) {
     EXPECT_FALSE(plain->has_header("Strict-Transport-Security"));
 }
 
+// The samples build absolute URLs and cookies from HTTPS=on.
+TEST_F(Tls, SamplesRedirectToHttpsUrlsAndSetSecureCookies) {
+    const std::filesystem::path samples = std::getenv("CGIHOST_SAMPLES_DIR");
+    for (const char* name : {"redirect", "cookies"}) {
+        std::filesystem::copy_file(samples / name, site_ / "cgi-bin" / name);
+    }
+    start_https();
+    auto connection = connect_tls();
+    ASSERT_TRUE(connection->connected());
+    auto redirect = connection->request("GET", "/cgi-bin/redirect?to=client");
+    ASSERT_TRUE(redirect);
+    EXPECT_EQ(redirect->status, 302);
+    EXPECT_EQ(redirect->header("Location").rfind("https://", 0), 0u)
+        << redirect->header("Location");
+    auto saved = connection->request("POST", "/cgi-bin/cookies",
+                                     {{"Content-Type", "application/x-www-form-urlencoded"}},
+                                     "action=save&colour=teal");
+    ASSERT_TRUE(saved);
+    ASSERT_GE(saved->header_count("Set-Cookie"), 1u);
+    for (const auto& [name, value] : saved->headers) {
+        if (name == "Set-Cookie") {
+            EXPECT_NE(value.find("; Secure"), std::string::npos) << value;
+        }
+    }
+    EXPECT_EQ(saved->header("Location").rfind("https://", 0), 0u) << saved->header("Location");
+}
+
 TEST_F(Tls, RefusesTlsListenersWithoutACertificate) {
     auto result = run_cgihost({"--docroot", docroot().string(), "--listen-tls", "127.0.0.1:0"});
     EXPECT_EQ(result.exit_status, 2);
