@@ -388,7 +388,8 @@ TEST_F(Tls, StaplesTheOcspResponseWhenGivenOne) {
 TEST_F(Tls, ClosesAHandshakeThatDoesNotCompleteInTimeWithoutAPlaintextReply) {
     start_https({"--header-timeout", "1", "--read-timeout", "600"});
     const std::string half_client_hello("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
-    for (const std::string& sent : {std::string(), half_client_hello}) {
+    const std::string plaintext_request = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    for (const std::string& sent : {std::string(), half_client_hello, plaintext_request}) {
         HttpConnection connection(tls_port());
         ASSERT_TRUE(connection.connected());
         connection.send_raw(sent);
@@ -402,6 +403,20 @@ TEST_F(Tls, ClosesAHandshakeThatDoesNotCompleteInTimeWithoutAPlaintextReply) {
     auto response = connection->request("GET", "/index.html");
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(Tls, ServesHttpsOnIpv6) {
+    start({"--listen-tls", "[::1]:0", "--tls-cert", certificate_.cert, "--tls-key",
+           certificate_.key});
+    HttpConnection connection(tls_port(), client(), "::1");
+    ASSERT_TRUE(connection.connected());
+    auto response = connection.request("GET", "/cgi-bin/t?env");
+    ASSERT_TRUE(response);
+    ASSERT_EQ(response->status, 200);
+    auto env = parse_lines(response->body);
+    EXPECT_EQ(env["HTTPS"], "on");
+    EXPECT_EQ(env["SERVER_ADDR"], "::1");
+    EXPECT_EQ(env["SERVER_PORT"], std::to_string(tls_port()));
 }
 
 TEST_F(Tls, ReloadsTheCertificateOnSighupWhileOpenConnectionsGoOn) {
