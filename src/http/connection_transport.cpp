@@ -105,6 +105,8 @@ class TlsTransport final : public ConnectionTransport {
     // Refusals still in bufferevent_openssl's output (send_raw) go first, written by it.
     Write write(evbuffer* from) override {
         if (!SSL_is_init_finished(ssl_)) return Write::idle;  // evhttp writes after a request
+        // A refusal left to bufferevent_openssl is written by it first (it soon is: its own
+        // write event is pending), and our records must not overtake it.
         if (evbuffer_get_length(bufferevent_get_output(socket_)) > 0) return Write::blocked;
         size_t written = 0;
         while (evbuffer_get_length(from) > 0 && written < kTlsBytesPerFlush) {
@@ -173,6 +175,8 @@ class TlsTransport final : public ConnectionTransport {
         }
         const int error = SSL_get_error(ssl_, n);
         ERR_clear_error();
+        // WANT_READ would need a renegotiation, which the context forbids, or a TLS 1.3
+        // message we have not read yet; both are retried when the socket is writable.
         if (error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ) {
             retry_length_ = length;
             return 0;

@@ -69,18 +69,14 @@ std::string Worker::init(std::vector<ListeningSocket> listeners) {
     if (!base_) return "cannot create an event loop";
     http_.reset(evhttp_new(base_.get()));
     if (!http_) return "cannot create the HTTP server";
-    if (auto error = configure(http_.get(), &Worker::on_new_connection); !error.empty())
-        return error;
+    configure(http_.get(), &Worker::on_new_connection);
     connection_cap_ = connection_cap(context_.config);
     for (auto& listener : listeners) {
         // TLS connections get their own evhttp, whose bevcb puts TLS under the intake.
         if (listener.tls && !https_) {
             https_.reset(evhttp_new(base_.get()));
             if (!https_) return "cannot create the HTTPS server";
-            if (auto error = configure(https_.get(), &Worker::on_new_tls_connection);
-                !error.empty()) {
-                return error;
-            }
+            configure(https_.get(), &Worker::on_new_tls_connection);
         }
         evhttp* http = listener.tls ? https_.get() : http_.get();
         evhttp_bound_socket* bound = evhttp_accept_socket_with_handle(http, listener.fd.get());
@@ -99,7 +95,8 @@ std::string Worker::init(std::vector<ListeningSocket> listeners) {
     return {};
 }
 
-std::string Worker::configure(evhttp* http, NewConnectionCallback new_connection) {
+// The settings both evhttps share; `new_connection` decides what lies under the intake.
+void Worker::configure(evhttp* http, NewConnectionCallback new_connection) {
     const Config& config = context_.config;
     evhttp_set_gencb(http, &Worker::on_request, this);
     // We answer every method ourselves (405/501) rather than let evhttp refuse some.
@@ -113,7 +110,6 @@ std::string Worker::configure(evhttp* http, NewConnectionCallback new_connection
     evhttp_set_timeout_tv(http, &read_timeout);
     evhttp_set_default_content_type(http, nullptr);
     evhttp_set_bevcb(http, new_connection, this);
-    return {};
 }
 
 void Worker::start() {

@@ -66,7 +66,7 @@ class Worker : public CgiSessionHost {
     static bufferevent* on_new_tls_connection(event_base* base, void* self);
     bufferevent* make_connection(event_base* base, std::unique_ptr<ConnectionTransport> transport);
     using NewConnectionCallback = bufferevent* (*)(event_base*, void*);
-    std::string configure(evhttp* http, NewConnectionCallback new_connection);
+    void configure(evhttp* http, NewConnectionCallback new_connection);
     bool refuse_nph_over_tls(evhttp_request* req, const Request& request, const Target& target);
     static void on_adopt_connections(evutil_socket_t, short, void* self);
     static void on_accept_error(evconnlistener* listener, void*);
