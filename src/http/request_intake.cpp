@@ -396,11 +396,13 @@ void RequestIntake::on_deadline(evutil_socket_t, short, void* self) {
 
 void RequestIntake::drop_late_client() {
     const bool head = deadline_.phase() == RequestDeadline::Phase::head;
+    const bool handshake = transport_->is_tls() && !transport_->tls_facts();
     const Request request = describe_request();
     services_.logger.info("closing the connection from " + request.remote_addr + ":" +
                           std::to_string(request.remote_port) +
-                          (head ? ": request head" : ": request body") +
-                          " not received in time (408)");
+                          (handshake ? ": TLS handshake not completed in time (408)"
+                           : head    ? ": request head not received in time (408)"
+                                     : ": request body not received in time (408)"));
     services_.log_access(request, status::request_timeout, 0);
     transport_->send_timeout_notice(kRequestTimeoutReply);
     evhttp_connection_free(connection_);  // its close callback detaches us

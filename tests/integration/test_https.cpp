@@ -397,6 +397,7 @@ TEST_F(Tls, ClosesAHandshakeThatDoesNotCompleteInTimeWithoutAPlaintextReply) {
         EXPECT_TRUE(connection.closed_by_peer()) << sent.size() << " bytes sent";
         EXPECT_EQ(received.find("HTTP/"), std::string::npos) << received;
     }
+    EXPECT_TRUE(error_log_contains("TLS handshake not completed in time"));
     // The server is still well.
     auto connection = connect_tls();
     ASSERT_TRUE(connection->connected());
