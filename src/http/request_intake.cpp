@@ -2,7 +2,6 @@
 
 #include <event2/buffer.h>
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>

@@ -18,10 +18,9 @@
 #include <event2/http.h>
 
 #include <functional>
-#include <string>
-
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "http/body_memory_budget.hpp"
 #include "http/connection_transport.hpp"
