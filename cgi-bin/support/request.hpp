@@ -68,8 +68,9 @@ std::vector<std::string> field_values(const cgicc::Cgicc& cgi, const std::string
 void require_choice(const std::string& name, const std::string& value,
                     const std::vector<std::string>& choices);
 
-// "http://SERVER_NAME:SERVER_PORT" + path: the absolute URL that a client redirect's Location
-// needs (RFC 3875 §6.2.3). SERVER_NAME is already bracketed when it is an IPv6 address.
+// "http://SERVER_NAME:SERVER_PORT" + path, https when HTTPS=on (cgihost's TLS listeners): the
+// absolute URL that a client redirect's Location needs (RFC 3875 §6.2.3). SERVER_NAME is
+// already bracketed when it is an IPv6 address.
 std::string absolute_url(const cgicc::CgiEnvironment& environment, std::string_view path);
 
 }  // namespace samples

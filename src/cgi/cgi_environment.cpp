@@ -253,7 +253,12 @@ void add_extra_variables(EnvironmentBuilder& env, const CgiRequestInfo& request)
     env.add("REMOTE_PORT", std::to_string(request.remote_port));
     env.add("SERVER_ADDR", request.server_addr);
     env.add("REQUEST_SCHEME", request.https ? "https" : "http");
-    if (request.https) env.add("HTTPS", "on");
+    if (request.https) {
+        env.add("HTTPS", "on");
+        env.add("SSL_PROTOCOL", request.ssl_protocol);
+        env.add("SSL_CIPHER", request.ssl_cipher);
+        if (!request.ssl_tls_sni.empty()) env.add("SSL_TLS_SNI", request.ssl_tls_sni);
+    }
     // php-cgi's force-cgi-redirect refuses to run without it; it means "not a redirect".
     env.add("REDIRECT_STATUS", "200");
 }

@@ -30,6 +30,9 @@ struct CgiRequestInfo {
     std::string server_addr;  // address the connection arrived on; IPv6 without brackets
     uint16_t server_port = 0;
     bool https = false;
+    std::string ssl_protocol;  // with https: SSL_PROTOCOL, SSL_CIPHER, SSL_TLS_SNI (mod_ssl)
+    std::string ssl_cipher;
+    std::string ssl_tls_sni;  // "" when the client sent no server name
     std::string auth_type;    // only if the server itself authenticated; "" otherwise
     std::string remote_user;  // likewise
 };

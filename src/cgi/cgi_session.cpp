@@ -57,6 +57,12 @@ CgiRequestInfo make_request_info(const Request& request, const Target& target,
     info.remote_port = request.remote_port;
     info.server_addr = request.local_addr;
     info.server_port = request.local_port;
+    info.https = request.https;
+    if (request.tls) {
+        info.ssl_protocol = request.tls->protocol;
+        info.ssl_cipher = request.tls->cipher;
+        info.ssl_tls_sni = request.tls->sni;
+    }
     return info;
 }
 

@@ -142,7 +142,8 @@ void fill_local_address(evhttp_request* req, Request& request) {
     }
 }
 
-uint64_t send_response(evhttp_request* req, const Request& request, Response&& response) {
+uint64_t send_response(evhttp_request* req, const Request& request, Response&& response,
+                       std::unique_ptr<FileStream>* stream) {
     evkeyvalq* out = evhttp_request_get_output_headers(req);
     for (const auto& [name, value] : response.headers) {
         evhttp_add_header(out, name.c_str(), value.c_str());
@@ -161,12 +162,20 @@ uint64_t send_response(evhttp_request* req, const Request& request, Response&& r
     } else if (!with_body) {
         evhttp_add_header(out, "Content-Length", std::to_string(length).c_str());
         length = 0;
-    } else if (response.file) {
+    } else if (response.file && !(request.https && stream != nullptr)) {
         add_file_body(body.get(), *response.file);
+    } else if (response.file && response.file->length <= kInlineFileBytes) {
+        (void)read_file_range(body.get(), *response.file);
     } else {
         evbuffer_add(body.get(), response.body.data(), response.body.size());
     }
     std::string reason(reason_phrase(response.status));
+    if (with_body && response.file && request.https && stream != nullptr &&
+        response.file->length > kInlineFileBytes) {
+        *stream =
+            FileStream::start(req, response.status, reason.c_str(), std::move(*response.file));
+        return length;
+    }
     evhttp_send_reply(req, response.status, reason.c_str(), body.get());
     return length;
 }

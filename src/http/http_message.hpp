@@ -30,6 +30,13 @@ bool is_valid_field_value(std::string_view value);
 // RFC 9112 §3.2: a request-target has no whitespace or control byte.
 bool is_valid_request_target(std::string_view target);
 
+// What a TLS connection negotiated, as a script sees it (mod_ssl's variable names).
+struct TlsSessionFacts {
+    std::string protocol;  // SSL_PROTOCOL: "TLSv1.3"
+    std::string cipher;    // SSL_CIPHER: "TLS_AES_256_GCM_SHA384"
+    std::string sni;       // SSL_TLS_SNI: the server name the client asked for; "" = none
+};
+
 struct Request {
     std::string method;  // as sent: "GET"
     int version_major = 1;
@@ -43,6 +50,8 @@ struct Request {
     uint16_t remote_port = 0;
     std::string local_addr;
     uint16_t local_port = 0;
+    bool https = false;                  // arrived on a TLS listener
+    std::optional<TlsSessionFacts> tls;  // what that connection negotiated
 
     const std::string* header(std::string_view name) const { return find_header(headers, name); }
     bool is_head() const { return method == "HEAD"; }

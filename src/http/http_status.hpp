@@ -15,6 +15,7 @@ inline constexpr int partial_content = 206;
 inline constexpr int moved_permanently = 301;
 inline constexpr int found = 302;
 inline constexpr int not_modified = 304;
+inline constexpr int permanent_redirect = 308;
 inline constexpr int bad_request = 400;
 inline constexpr int forbidden = 403;
 inline constexpr int not_found = 404;

@@ -2,7 +2,6 @@
 
 #include <event2/buffer.h>
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,9 +45,11 @@ bool is_storage_full(int error_number) {
 
 }  // namespace
 
-RequestIntake::RequestIntake(event_base* base, Services services)
+RequestIntake::RequestIntake(event_base* base, std::unique_ptr<ConnectionTransport> transport,
+                             Services services)
     : base_(base),
       services_(std::move(services)),
+      transport_(std::move(transport)),
       framer_(services_.settings.framing),
       deadline_(services_.settings.timeouts) {
     resume_event_.reset(event_new(base, -1, 0, &RequestIntake::on_resume, this));
@@ -58,10 +59,12 @@ RequestIntake::RequestIntake(event_base* base, Services services)
 
 RequestIntake::~RequestIntake() = default;
 
-bufferevent* RequestIntake::create(event_base* base, Services services, RequestIntake** intake) {
-    bufferevent* socket = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-    if (socket == nullptr) return nullptr;
-    std::unique_ptr<RequestIntake> owner(new RequestIntake(base, std::move(services)));
+bufferevent* RequestIntake::create(event_base* base, std::unique_ptr<ConnectionTransport> transport,
+                                   Services services, RequestIntake** intake) {
+    if (transport == nullptr) return nullptr;
+    bufferevent* socket = transport->socket();
+    std::unique_ptr<RequestIntake> owner(
+        new RequestIntake(base, std::move(transport), std::move(services)));
     bufferevent* filter = bufferevent_filter_new(
         socket, &RequestIntake::filter_input, &RequestIntake::filter_output, BEV_OPT_CLOSE_ON_FREE,
         [](void* self) { delete static_cast<RequestIntake*>(self); }, owner.get());
@@ -70,7 +73,6 @@ bufferevent* RequestIntake::create(event_base* base, Services services, RequestI
         return nullptr;
     }
     bufferevent_setwatermark(socket, EV_READ, 0, kInputHighWater);
-    owner->socket_ = socket;
     owner->filter_ = filter;
     evbuffer_add_cb(bufferevent_get_output(filter), &RequestIntake::on_output_added, owner.get());
     *intake = owner.release();  // the filter's free_context deletes it
@@ -87,6 +89,7 @@ void RequestIntake::attach(evhttp_connection* connection) {
 }
 
 void RequestIntake::detach() {
+    transport_->say_goodbye();
     connection_ = nullptr;
     for (EventPtr* event : {&flush_event_, &resume_event_, &deadline_timer_, &close_event_}) {
         if (*event) event_del(event->get());
@@ -94,7 +97,7 @@ void RequestIntake::detach() {
 }
 
 int RequestIntake::socket_fd() const {
-    return bufferevent_getfd(socket_);
+    return transport_->fd();
 }
 
 ReceivedBody RequestIntake::take_body() {
@@ -161,20 +164,14 @@ bufferevent_filter_result RequestIntake::receive(evbuffer* src, evbuffer* dst) {
 
 // libevent reads at most 4 KiB per wake-up (EVBUFFER_MAX_READ), so on a busy loop a large
 // body would arrive 4 KiB per loop turn and the client's TCP window would close in between.
-// While a body streams in, read on until the socket is empty or kMaxReadsPerWake reads.
+// While a body streams in, read on until nothing more is there or kMaxReadsPerWake reads.
 bool RequestIntake::read_more_body(evbuffer* src) {
-    const int fd = socket_fd();
-    if (!framer_.in_body() || reads_this_wake_ >= kMaxReadsPerWake || fd < 0 ||
+    if (!framer_.in_body() || reads_this_wake_ >= kMaxReadsPerWake ||
         evbuffer_get_length(src) > 0) {
         return false;
     }
     ++reads_this_wake_;
-    // bufferevent_readcb freezes the input's end around our callback; it unfreezes it again
-    // before its own next read.
-    evbuffer_unfreeze(src, 0);
-    const int n = evbuffer_read(src, fd, -1);
-    evbuffer_freeze(src, 0);
-    return n > 0;  // 0 (EOF) and errors are left for the socket bufferevent to see
+    return transport_->read_available(src);
 }
 
 // Acts on one step of the framer; false when receiving stops (delivered or refused).
@@ -310,22 +307,11 @@ void RequestIntake::refuse(int code, const std::string& reason) {
     event_add(close_event_.get(), &linger);
 }
 
-// Writes bytes evhttp knows nothing of (100 Continue, a refusal) straight to the socket; what
-// does not fit now is left to the socket bufferevent. evhttp has no output pending then: it
+// Writes bytes evhttp knows nothing of (100 Continue, a refusal) to the client at once; what
+// does not fit now is left to the socket's bufferevent. evhttp has no output pending then: it
 // is between requests, and everything it wrote went to the socket already.
 void RequestIntake::send_raw(std::string_view bytes, bool then_shut_down) {
-    const int fd = socket_fd();
-    size_t sent = 0;
-    if (fd >= 0 && evbuffer_get_length(bufferevent_get_output(socket_)) == 0) {
-        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        sent = n > 0 ? static_cast<size_t>(n) : 0;
-    }
-    if (sent < bytes.size()) {
-        bufferevent_write(socket_, bytes.data() + sent, bytes.size() - sent);
-    } else if (then_shut_down) {
-        // Our FIN tells the client the answer is complete while we go on reading its body.
-        (void)::shutdown(fd, SHUT_WR);
-    }
+    transport_->send_raw(bytes, then_shut_down);
 }
 
 // A lingering close (as Apache and lighttpd do): what the refused client still sends is read
@@ -365,29 +351,22 @@ bufferevent_filter_result RequestIntake::filter_output(evbuffer* src, evbuffer*,
     return static_cast<RequestIntake*>(self)->write_out(src);
 }
 
-// Writes evhttp's output to the socket directly (sendfile for file segments), so that evhttp
-// hears "all written" only once the bytes are in the kernel, and a connection it then closes
-// loses nothing.
+// Writes evhttp's output to the socket directly (sendfile for file segments in the clear,
+// whole TLS records otherwise), so that evhttp hears "all written" only once the bytes are in
+// the kernel, and a connection it then closes loses nothing.
 bufferevent_filter_result RequestIntake::write_out(evbuffer* src) {
-    const int fd = socket_fd();
-    if (!flushing_ || fd < 0 || evbuffer_get_length(src) == 0) return BEV_NEED_MORE;
-    evbuffer* raw = bufferevent_get_output(socket_);
-    if (evbuffer_get_length(raw) > 0 && evbuffer_write(raw, fd) < 0 && errno != EAGAIN &&
-        errno != EINTR) {
-        bufferevent_trigger_event(filter_, BEV_EVENT_ERROR | BEV_EVENT_WRITING,
-                                  BEV_TRIG_DEFER_CALLBACKS);
-        return BEV_ERROR;
-    }
-    const int written = evbuffer_get_length(raw) > 0 ? -1 : evbuffer_write(src, fd);
-    if (written > 0) {
-        if (evbuffer_get_length(src) > 0) event_add(flush_event_.get(), nullptr);
-        return BEV_OK;
-    }
-    // 0: sendfile would block (libevent reports EAGAIN from sendfile as 0 bytes written).
-    if (written == 0 ||
-        (written < 0 && (evbuffer_get_length(raw) > 0 || errno == EAGAIN || errno == EINTR))) {
-        event_add(flush_event_.get(), nullptr);  // again when the socket can take more
-        return BEV_NEED_MORE;
+    if (!flushing_ || evbuffer_get_length(src) == 0) return BEV_NEED_MORE;
+    switch (transport_->write(src)) {
+        case ConnectionTransport::Write::idle:
+            return BEV_NEED_MORE;
+        case ConnectionTransport::Write::progress:
+            if (evbuffer_get_length(src) > 0) event_add(flush_event_.get(), nullptr);
+            return BEV_OK;
+        case ConnectionTransport::Write::blocked:
+            event_add(flush_event_.get(), nullptr);  // again when the socket can take more
+            return BEV_NEED_MORE;
+        case ConnectionTransport::Write::failed:
+            break;
     }
     // The client is gone (EPIPE, ECONNRESET): evhttp fails the connection as it would have.
     bufferevent_trigger_event(filter_, BEV_EVENT_ERROR | BEV_EVENT_WRITING,
@@ -416,18 +395,15 @@ void RequestIntake::on_deadline(evutil_socket_t, short, void* self) {
 
 void RequestIntake::drop_late_client() {
     const bool head = deadline_.phase() == RequestDeadline::Phase::head;
+    const bool handshake = transport_->is_tls() && !transport_->tls_facts();
     const Request request = describe_request();
     services_.logger.info("closing the connection from " + request.remote_addr + ":" +
                           std::to_string(request.remote_port) +
-                          (head ? ": request head" : ": request body") +
-                          " not received in time (408)");
+                          (handshake ? ": TLS handshake not completed in time (408)"
+                           : head    ? ": request head not received in time (408)"
+                                     : ": request body not received in time (408)"));
     services_.log_access(request, status::request_timeout, 0);
-    // Best effort: the client may not be reading, and the loop must not wait for it.
-    const int fd = socket_fd();
-    if (fd >= 0) {
-        (void)::send(fd, kRequestTimeoutReply.data(), kRequestTimeoutReply.size(),
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
+    transport_->send_timeout_notice(kRequestTimeoutReply);
     evhttp_connection_free(connection_);  // its close callback detaches us
 }
 

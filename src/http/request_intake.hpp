@@ -10,16 +10,20 @@
 // - a refused request (400, 413, 417, 501, 503…) is answered here, then the rest of what the
 //   client sends is read and discarded for a while (a lingering close), so that a client
 //   still sending its body receives the answer instead of a connection reset.
-// Output is written to the socket from the loop, never from inside evhttp's calls.
+// Output is written to the socket from the loop, never from inside evhttp's calls. The socket
+// is in the clear or TLS (connection_transport): the intake works the same over either.
 #pragma once
 
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "http/body_memory_budget.hpp"
+#include "http/connection_transport.hpp"
 #include "http/http_message.hpp"
 #include "http/received_body.hpp"
 #include "http/request_deadline.hpp"
@@ -46,9 +50,11 @@ class RequestIntake {
         AccessLogger log_access;
     };
 
-    // Makes the socket bufferevent and the filter evhttp is to use; the filter owns the
-    // intake, which lives until libevent frees the filter. nullptr when libevent fails.
-    static bufferevent* create(event_base* base, Services services, RequestIntake** intake);
+    // Makes the filter evhttp is to use over the transport's bufferevent; the filter owns the
+    // intake (and the intake the transport), which lives until libevent frees the filter.
+    // nullptr when libevent fails.
+    static bufferevent* create(event_base* base, std::unique_ptr<ConnectionTransport> transport,
+                               Services services, RequestIntake** intake);
 
     RequestIntake(const RequestIntake&) = delete;
     RequestIntake& operator=(const RequestIntake&) = delete;
@@ -62,11 +68,15 @@ class RequestIntake {
     ReceivedBody take_body();
     // The response is complete: read the next request.
     void resume();
+    // The connection's TLS facts; nullopt in the clear.
+    std::optional<TlsSessionFacts> tls_facts() const { return transport_->tls_facts(); }
+    bool is_tls() const { return transport_->is_tls(); }
 
   private:
     enum class Mode { receiving, holding, lingering };
 
-    RequestIntake(event_base* base, Services services);
+    RequestIntake(event_base* base, std::unique_ptr<ConnectionTransport> transport,
+                  Services services);
     static bufferevent_filter_result filter_input(evbuffer* src, evbuffer* dst, ev_ssize_t,
                                                   bufferevent_flush_mode, void* self);
     static bufferevent_filter_result filter_output(evbuffer* src, evbuffer*, ev_ssize_t,
@@ -96,8 +106,8 @@ class RequestIntake {
 
     event_base* base_;
     Services services_;
-    bufferevent* socket_ = nullptr;  // the underlying socket bufferevent
-    bufferevent* filter_ = nullptr;  // what evhttp reads and writes
+    std::unique_ptr<ConnectionTransport> transport_;  // its bufferevent is the filter's underlying
+    bufferevent* filter_ = nullptr;                   // what evhttp reads and writes
     evhttp_connection* connection_ = nullptr;
     Mode mode_ = Mode::receiving;
     RequestFramer framer_;

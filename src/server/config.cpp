@@ -17,6 +17,7 @@ namespace {
 void add_cgi_options(CLI::App& app, Config& c);
 void add_cgi_admission_options(CLI::App& app, Config& c);
 void add_privilege_options(CLI::App& app, Config& c);
+void add_tls_options(CLI::App& app, Config& c);
 std::string check_directory(const char* key, const std::string& path);
 
 // Adds every option. The long flag name is also the config-file key, so users can script
@@ -83,6 +84,7 @@ void add_options(CLI::App& app, Config& c) {
                    "Client connections held at once (split among the threads); beyond it new "
                    "ones wait in the listen queue. 0 = three quarters of the open-file limit")
         ->check(CLI::Range(0u, 100000000u));
+    add_tls_options(app, c);
     add_privilege_options(app, c);
     app.add_option("--access-log", c.access_log, "Access log file (Combined format); - = stdout");
     app.add_option("--error-log", c.error_log, "Error log file; - = stderr");
@@ -137,6 +139,25 @@ void add_cgi_admission_options(CLI::App& app, Config& c) {
         ->check(CLI::PositiveNumber);
 }
 
+// Loaded at startup by TlsContext::load (tls_context.cpp), before privileges are dropped.
+void add_tls_options(CLI::App& app, Config& c) {
+    app.add_option("--listen-tls", c.listen_tls,
+                   "Address to serve HTTPS on, host:port or [v6]:port; repeatable")
+        ->take_all();
+    app.add_option("--tls-cert", c.tls_cert,
+                   "PEM file: the server's certificate followed by its chain");
+    app.add_option("--tls-key", c.tls_key,
+                   "PEM file: the certificate's private key (read before dropping privileges; "
+                   "must not be readable by --cgi-user)");
+    app.add_option("--tls-ocsp-staple", c.tls_ocsp_staple,
+                   "DER OCSP response stapled to handshakes that ask for one; empty = none");
+    app.add_option("--redirect-to-https", c.redirect_to_https,
+                   "Answer plain-HTTP requests with 308 to the same URL on the first TLS listener");
+    app.add_option(
+        "--hsts", c.hsts,
+        "Seconds of Strict-Transport-Security max-age sent on HTTPS responses; 0 = none");
+}
+
 // Checked and resolved at startup by plan_privileges (privileges.cpp).
 void add_privilege_options(CLI::App& app, Config& c) {
     app.add_option("--user", c.user,
@@ -170,6 +191,23 @@ std::string validate_cgi(const Config& c) {
     return {};
 }
 
+std::string validate_tls(Config& c) {
+    c.listen_tls_addresses.clear();
+    for (const auto& text : c.listen_tls) {
+        auto address = parse_listen_address(text);
+        if (!address) return "--listen-tls: '" + text + "' is not host:port or [v6]:port";
+        c.listen_tls_addresses.push_back(*address);
+    }
+    const bool tls = !c.listen_tls.empty();
+    if (tls && (c.tls_cert.empty() || c.tls_key.empty()))
+        return "--listen-tls: needs --tls-cert and --tls-key";
+    if (!tls && (!c.tls_cert.empty() || !c.tls_key.empty() || !c.tls_ocsp_staple.empty()))
+        return "--tls-cert, --tls-key and --tls-ocsp-staple need --listen-tls";
+    if (!tls && c.redirect_to_https) return "--redirect-to-https: needs --listen-tls";
+    if (!tls && c.hsts > 0) return "--hsts: needs --listen-tls";
+    return {};
+}
+
 std::string check_directory(const char* key, const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
@@ -191,6 +229,7 @@ std::string validate(Config& c) {
         if (!address) return "--listen: '" + text + "' is not host:port or [v6]:port";
         c.listen_addresses.push_back(*address);
     }
+    if (auto error = validate_tls(c); !error.empty()) return error;
     if (auto error = check_directory("--docroot", c.docroot); !error.empty()) return error;
     if (c.cgi_url.empty() || c.cgi_url.front() != '/') return "--cgi-url: must start with '/'";
     if (c.index_files.empty()) return "--index-files: at least one name is required";

@@ -66,6 +66,14 @@ struct Config {
     double shutdown_grace = 10;      // SIGTERM: time in-flight requests get to finish
     unsigned max_connections = 0;    // client connections at once; 0 = ¾ of the open-file limit
 
+    // HTTPS (tls_context.hpp). TLS listeners serve the same site as the plain ones.
+    std::vector<std::string> listen_tls;  // host:port or [v6]:port, repeatable; none = no HTTPS
+    std::string tls_cert;                 // PEM: the server's certificate, then its chain
+    std::string tls_key;                  // PEM private key; never readable by the scripts' user
+    std::string tls_ocsp_staple;          // "" = no stapling; else a DER OCSP response
+    bool redirect_to_https = false;       // plain-HTTP requests get 308 to the https URL
+    uint64_t hsts = 0;                    // Strict-Transport-Security max-age on TLS; 0 = none
+
     // Privileges (see privileges.hpp). Names or numeric ids; "" = the default: started as
     // root, the server becomes www-data (else nobody) and scripts run as cgihost-cgi (else
     // nobody); started as another user, both stay that user.
@@ -81,6 +89,7 @@ struct Config {
 
     // Filled in by validation.
     std::vector<ListenAddress> listen_addresses;
+    std::vector<ListenAddress> listen_tls_addresses;
 };
 
 // What parse_config decided: run with a Config, or exit now with a status and a message.

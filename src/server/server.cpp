@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -152,10 +153,10 @@ std::string Server::start_workers(std::vector<Listener>& listeners) {
     const unsigned count = context_.config.threads;
     for (unsigned i = 0; i < count; ++i) {
         auto worker = std::make_unique<Worker>(context_);
-        std::vector<UniqueFd> sockets;
+        std::vector<ListeningSocket> sockets;
         sockets.reserve(listeners.size());
         for (auto& listener : listeners)
-            sockets.push_back(std::move(listener.sockets[i]));
+            sockets.push_back({std::move(listener.sockets[i]), listener.tls});
         if (auto error = worker->init(std::move(sockets)); !error.empty()) return error;
         workers_.push_back(std::move(worker));
     }
@@ -164,16 +165,42 @@ std::string Server::start_workers(std::vector<Listener>& listeners) {
     return {};
 }
 
+std::string Server::bind_all(std::vector<Listener>& listeners) {
+    const Config& config = context_.config;
+    for (bool tls : {false, true}) {
+        for (const auto& address : tls ? config.listen_tls_addresses : config.listen_addresses) {
+            Listener listener;
+            listener.tls = tls;
+            if (auto error = bind_listener(address, config.threads, listener); !error.empty()) {
+                return tls ? "--listen-tls" + error.substr(error.find(' ')) : error;
+            }
+            if (tls && context_.https_port == 0) context_.https_port = listener.address.port;
+            listeners.push_back(std::move(listener));
+        }
+    }
+    return {};
+}
+
+// Read while still root: the key need not be readable by the user the server becomes.
+std::string Server::load_tls() {
+    const Config& config = context_.config;
+    if (config.listen_tls.empty()) return {};
+    TlsFiles files{config.tls_cert, config.tls_key, config.tls_ocsp_staple};
+    auto outcome = TlsContext::load(files);
+    if (auto* error = std::get_if<std::string>(&outcome)) return *error;
+    tls_ = std::make_unique<TlsContextStore>(
+        files, std::move(std::get<std::shared_ptr<const TlsContext>>(outcome)));
+    context_.tls = tls_.get();
+    return {};
+}
+
 int Server::run() {
     std::vector<Listener> listeners;
-    for (const auto& address : context_.config.listen_addresses) {
-        Listener listener;
-        if (auto error = bind_listener(address, context_.config.threads, listener);
-            !error.empty()) {
-            (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
-            return 2;
-        }
-        listeners.push_back(std::move(listener));
+    std::string startup_error = bind_all(listeners);
+    if (startup_error.empty()) startup_error = load_tls();
+    if (!startup_error.empty()) {
+        (void)std::fprintf(stderr, "cgihost: error: %s\n", startup_error.c_str());
+        return 2;
     }
     rlim_t original_descriptor_limit = 0;
     const uint64_t descriptor_limit = raise_descriptor_limit(original_descriptor_limit);
@@ -192,8 +219,14 @@ int Server::run() {
         return 2;
     }
     for (const auto& listener : listeners) {
-        (void)std::printf("cgihost: listening on http://%s/\n",
+        (void)std::printf("cgihost: listening on %s://%s/\n", listener.tls ? "https" : "http",
                           format_listen_address(listener.address).c_str());
+    }
+    if (tls_ && ::access(context_.config.tls_key.c_str(), R_OK) != 0) {
+        context_.logger.warn("--tls-key '" + context_.config.tls_key + "' is not readable by " +
+                             context_.privileges.server.name +
+                             ": SIGHUP will keep the current certificate (give that user read "
+                             "access, e.g. through the ssl-cert group)");
     }
     (void)std::fflush(stdout);
     context_.logger.info("cgihost started with " + std::to_string(workers_.size()) +
@@ -223,12 +256,25 @@ void Server::wait_for_signals() {
         if (signal_number == SIGHUP) {
             context_.logger.reopen();
             context_.logger.info("log files reopened on SIGHUP");
+            reload_tls();
             continue;
         }
         context_.logger.info(std::string("received ") + strsignal(signal_number) +
                              ", finishing in-flight requests");
         return;
     }
+}
+
+// New TLS connections get the reloaded certificate and key; open ones keep theirs. A file
+// that fails to load leaves the current context in place.
+void Server::reload_tls() {
+    if (!tls_) return;
+    if (auto error = tls_->reload(); !error.empty()) {
+        context_.logger.error("TLS reload on SIGHUP failed, keeping the current certificate: " +
+                              error);
+        return;
+    }
+    context_.logger.info("TLS certificate and key reloaded on SIGHUP");
 }
 
 }  // namespace cgihost

@@ -16,6 +16,7 @@ class Worker;
 struct Listener {
     ListenAddress address;  // with the real port once bound
     std::vector<UniqueFd> sockets;
+    bool tls = false;  // --listen-tls
 };
 
 // Binds `address` once per worker. Returns an error line naming the address, or "".
@@ -30,10 +31,14 @@ class Server {
     int run();
 
   private:
+    std::string bind_all(std::vector<Listener>& listeners);
+    std::string load_tls();
     std::string start_workers(std::vector<Listener>& listeners);
     void wait_for_signals();
+    void reload_tls();
 
     ServerContext& context_;
+    std::unique_ptr<TlsContextStore> tls_;
     std::vector<std::unique_ptr<Worker>> workers_;
 };
 

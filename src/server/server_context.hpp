@@ -11,6 +11,7 @@
 #include "http/request_intake.hpp"
 #include "http/request_validation.hpp"
 #include "security/privileges.hpp"
+#include "security/tls_context.hpp"
 #include "server/config.hpp"
 #include "server/log.hpp"
 
@@ -48,6 +49,11 @@ struct ServerContext {
     // every worker: the one thing here that changes after startup, behind its own lock.
     PrivilegePlan privileges;  // carried out by Server::run once the sockets are bound
     mutable CgiAdmission cgi_admission{make_cgi_admission_limits(config)};
+    // HTTPS, set by Server::run once the key is read and the listeners bound: the context
+    // new TLS connections get (swapped on SIGHUP), and the first TLS listener's port for
+    // --redirect-to-https. nullptr / 0 without --listen-tls.
+    const TlsContextStore* tls = nullptr;
+    uint16_t https_port = 0;
 };
 
 }  // namespace cgihost

@@ -12,6 +12,7 @@
 #include "files/static_files.hpp"
 #include "http/evhttp_adapter.hpp"
 #include "http/http_status.hpp"
+#include "http/https_redirect.hpp"
 
 namespace cgihost {
 namespace {
@@ -58,36 +59,32 @@ Worker::~Worker() {
     sessions_.clear();
     connections_.clear();
     http_.reset();
+    https_.reset();
     for (auto [bev, intake] : std::exchange(unadopted_, {}))
         bufferevent_decref(bev);
 }
 
-std::string Worker::init(std::vector<UniqueFd> listeners) {
+std::string Worker::init(std::vector<ListeningSocket> listeners) {
     base_.reset(event_base_new());
     if (!base_) return "cannot create an event loop";
     http_.reset(evhttp_new(base_.get()));
     if (!http_) return "cannot create the HTTP server";
-    const Config& config = context_.config;
-    evhttp_set_gencb(http_.get(), &Worker::on_request, this);
-    // We answer every method ourselves (405/501) rather than let evhttp refuse some.
-    evhttp_set_allowed_methods(http_.get(), kAllMethods);
-    // The intake refuses longer heads first; this is evhttp's own bound, kept as a backstop.
-    evhttp_set_max_headers_size(http_.get(),
-                                static_cast<ev_ssize_t>(context_.intake.framing.max_head_size));
-    // Bodies never reach evhttp: the intake receives them and hands evhttp body-less heads.
-    evhttp_set_max_body_size(http_.get(), 0);
-    timeval read_timeout = to_timeval(config.read_timeout);
-    evhttp_set_timeout_tv(http_.get(), &read_timeout);
-    evhttp_set_default_content_type(http_.get(), nullptr);
-    evhttp_set_bevcb(http_.get(), &Worker::on_new_connection, this);
-    connection_cap_ = connection_cap(config);
-    for (auto& fd : listeners) {
-        evhttp_bound_socket* bound = evhttp_accept_socket_with_handle(http_.get(), fd.get());
+    configure(http_.get(), &Worker::on_new_connection);
+    connection_cap_ = connection_cap(context_.config);
+    for (auto& listener : listeners) {
+        // TLS connections get their own evhttp, whose bevcb puts TLS under the intake.
+        if (listener.tls && !https_) {
+            https_.reset(evhttp_new(base_.get()));
+            if (!https_) return "cannot create the HTTPS server";
+            configure(https_.get(), &Worker::on_new_tls_connection);
+        }
+        evhttp* http = listener.tls ? https_.get() : http_.get();
+        evhttp_bound_socket* bound = evhttp_accept_socket_with_handle(http, listener.fd.get());
         if (bound == nullptr) return "cannot accept on a listening socket";
-        fd.release();  // evhttp closes it now
+        listener.fd.release();  // evhttp closes it now
         evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(bound),
                                     &Worker::on_accept_error);
-        bound_.push_back(bound);
+        bound_.emplace_back(http, bound);
     }
     adopt_event_.reset(event_new(base_.get(), -1, 0, &Worker::on_adopt_connections, this));
     accept_resume_timer_.reset(event_new(base_.get(), -1, 0, &Worker::on_accept_resume, this));
@@ -96,6 +93,23 @@ std::string Worker::init(std::vector<UniqueFd> listeners) {
     sessions_finished_event_.reset(
         event_new(base_.get(), -1, 0, &Worker::on_sessions_finished, this));
     return {};
+}
+
+// The settings both evhttps share; `new_connection` decides what lies under the intake.
+void Worker::configure(evhttp* http, NewConnectionCallback new_connection) {
+    const Config& config = context_.config;
+    evhttp_set_gencb(http, &Worker::on_request, this);
+    // We answer every method ourselves (405/501) rather than let evhttp refuse some.
+    evhttp_set_allowed_methods(http, kAllMethods);
+    // The intake refuses longer heads first; this is evhttp's own bound, kept as a backstop.
+    evhttp_set_max_headers_size(http,
+                                static_cast<ev_ssize_t>(context_.intake.framing.max_head_size));
+    // Bodies never reach evhttp: the intake receives them and hands evhttp body-less heads.
+    evhttp_set_max_body_size(http, 0);
+    timeval read_timeout = to_timeval(config.read_timeout);
+    evhttp_set_timeout_tv(http, &read_timeout);
+    evhttp_set_default_content_type(http, nullptr);
+    evhttp_set_bevcb(http, new_connection, this);
 }
 
 void Worker::start() {
@@ -115,8 +129,8 @@ void Worker::join() {
 
 void Worker::on_stop(evutil_socket_t, short, void* self) {
     auto* worker = static_cast<Worker*>(self);
-    for (evhttp_bound_socket* bound : worker->bound_) {
-        evhttp_del_accept_socket(worker->http_.get(), bound);
+    for (auto [http, bound] : worker->bound_) {
+        evhttp_del_accept_socket(http, bound);
     }
     worker->bound_.clear();
     event_del(worker->accept_resume_timer_.get());
@@ -169,6 +183,7 @@ void Worker::on_request_complete(evhttp_request* req, void* self) {
     if (it != worker->connections_.end()) {
         ConnectionState& state = it->second;
         if (state.busy > 0) --state.busy;
+        state.file_stream.reset();                            // its last piece is out
         if (state.intake != nullptr) state.intake->resume();  // the next request may be here
     }
     if (connection != nullptr) {
@@ -190,23 +205,34 @@ void Worker::on_connection_close(evhttp_connection* connection, void* self) {
 }
 
 bufferevent* Worker::on_new_connection(event_base* base, void* self) {
+    return static_cast<Worker*>(self)->make_connection(base, make_plain_transport(base));
+}
+
+bufferevent* Worker::on_new_tls_connection(event_base* base, void* self) {
     auto* worker = static_cast<Worker*>(self);
+    // The context of this moment: a reload later changes what new connections get, and this
+    // one keeps its own.
+    return worker->make_connection(base, make_tls_transport(base, worker->context_.tls->current()));
+}
+
+bufferevent* Worker::make_connection(event_base* base,
+                                     std::unique_ptr<ConnectionTransport> transport) {
     RequestIntake* intake = nullptr;
-    RequestIntake::Services services{worker->context_.intake, worker->context_.body_budget,
-                                     worker->context_.logger,
-                                     [worker](const Request& request, int code, uint64_t bytes) {
-                                         worker->log_access(request, code, bytes);
+    RequestIntake::Services services{context_.intake, context_.body_budget, context_.logger,
+                                     [this](const Request& request, int code, uint64_t bytes) {
+                                         log_access(request, code, bytes);
                                      }};
     // evhttp sets the descriptor and its callbacks on what we return.
-    bufferevent* bev = RequestIntake::create(base, std::move(services), &intake);
+    bufferevent* bev =
+        RequestIntake::create(base, std::move(transport), std::move(services), &intake);
     if (bev == nullptr) return nullptr;
     // evhttp has not made the connection yet, and may free it at once if that fails; our
     // reference keeps `bev` (and its intake) valid until on_adopt_connections looks, later in
     // this iteration.
     bufferevent_incref(bev);
-    worker->unadopted_.emplace_back(bev, intake);
-    event_active(worker->adopt_event_.get(), EV_READ, 0);
-    worker->update_listening();
+    unadopted_.emplace_back(bev, intake);
+    event_active(adopt_event_.get(), EV_READ, 0);
+    update_listening();
     return bev;
 }
 
@@ -266,7 +292,7 @@ void Worker::update_listening() {
 }
 
 void Worker::set_listening(bool enabled) {
-    for (evhttp_bound_socket* bound : bound_) {
+    for (auto [http, bound] : bound_) {
         evconnlistener* listener = evhttp_bound_socket_get_listener(bound);
         if (enabled) {
             (void)evconnlistener_enable(listener);
@@ -301,8 +327,14 @@ void Worker::on_sessions_finished(evutil_socket_t, short, void* self) {
 void Worker::respond(evhttp_request* req, const Request& request, Response&& response) {
     if (draining_) response.close_connection = true;
     int code = response.status;
-    uint64_t bytes = send_response(req, request, std::move(response));
+    evhttp_connection* connection = evhttp_request_get_connection(req);
+    std::unique_ptr<FileStream> stream;
+    uint64_t bytes = send_response(req, request, std::move(response), &stream);
     log_access(request, code, bytes);
+    if (!stream) return;
+    // Kept with its connection; a connection already gone (the first piece failed) takes it.
+    auto it = connections_.find(connection);
+    if (it != connections_.end()) it->second.file_stream = std::move(stream);
 }
 
 void Worker::log_access(const Request& request, int code, uint64_t bytes) {
@@ -324,12 +356,25 @@ void Worker::handle(evhttp_request* req) {
     auto it = connections_.find(evhttp_request_get_connection(req));
     if (it != connections_.end() && it->second.intake != nullptr) {
         body = it->second.intake->take_body();
+        request.https = it->second.intake->is_tls();
+        request.tls = it->second.intake->tls_facts();
+    }
+    if (request.https && context_.config.hsts > 0) {
+        // Set now, so every reply to this request carries it: static, CGI, errors.
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Strict-Transport-Security",
+                          hsts_header_value(context_.config.hsts).c_str());
     }
     // The intake took Content-Length or chunked framing off the head; scripts see the length
     // of the body as received (RFC 3875 §4.1.2).
     if (body.present) request.headers.emplace_back("Content-Length", std::to_string(body.length));
     if (auto refusal = validate_request(request, context_.limits)) {
         respond(req, request, std::move(*refusal));
+        return;
+    }
+    if (!request.https && context_.config.redirect_to_https) {
+        fill_local_address(req, request);  // the host when the client named none (HTTP/1.0)
+        respond(req, request,
+                make_https_redirect(request, context_.https_port, request.local_addr));
         return;
     }
     dispatch(req, std::move(request), 0, std::move(body));
@@ -348,11 +393,28 @@ void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops, R
         return;
     }
     fill_local_address(req, request);
+    if (refuse_nph_over_tls(req, request, target)) return;
     auto session = std::make_unique<CgiSession>(*this, context_, req, std::move(request),
                                                 std::move(target), redirect_hops, std::move(body));
     CgiSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     raw->start();
+}
+
+// An nph- script writes its whole response, status line included, straight to the client's
+// socket (RFC 3875 §5); over TLS those bytes would go out in the clear inside the encrypted
+// stream. Such scripts are refused there, before they start.
+bool Worker::refuse_nph_over_tls(evhttp_request* req, const Request& request,
+                                 const Target& target) {
+    const std::string_view file = target.file_path;
+    if (!request.https || !file.substr(file.rfind('/') + 1).starts_with("nph-")) return false;
+    context_.logger.error("cgi " + target.script_name +
+                          ": nph- scripts cannot run over HTTPS (they write to the socket "
+                          "themselves); 500");
+    respond(req, request,
+            make_error_response(status::internal_server_error,
+                                "Non-parsed-header scripts are not available over HTTPS."));
+    return true;
 }
 
 }  // namespace cgihost

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cgi/cgi_session.hpp"
+#include "http/file_stream.hpp"
 #include "http/http_message.hpp"
 #include "http/received_body.hpp"
 #include "http/request_intake.hpp"
@@ -20,6 +21,12 @@
 
 namespace cgihost {
 
+// One listening socket handed to a worker, and whether it speaks TLS.
+struct ListeningSocket {
+    UniqueFd fd;
+    bool tls = false;
+};
+
 class Worker : public CgiSessionHost {
   public:
     explicit Worker(const ServerContext& context);
@@ -28,7 +35,7 @@ class Worker : public CgiSessionHost {
     Worker& operator=(const Worker&) = delete;
 
     // Creates the loop and takes ownership of the listening sockets. Returns "" or an error.
-    std::string init(std::vector<UniqueFd> listeners);
+    std::string init(std::vector<ListeningSocket> listeners);
     void start();
     // Thread-safe: stop accepting, let in-flight requests finish (up to the grace period),
     // then leave the loop. join() waits for that.
@@ -51,10 +58,16 @@ class Worker : public CgiSessionHost {
         int busy = 0;                     // requests not yet fully answered
         CgiSession* session = nullptr;    // the CGI session answering the current request
         RequestIntake* intake = nullptr;  // what reads its requests; owned by its bufferevent
+        std::unique_ptr<FileStream> file_stream;  // a file body sent in pieces (TLS)
     };
 
     // evhttp_set_bevcb: called as evhttp accepts a connection, before it exists.
     static bufferevent* on_new_connection(event_base* base, void* self);
+    static bufferevent* on_new_tls_connection(event_base* base, void* self);
+    bufferevent* make_connection(event_base* base, std::unique_ptr<ConnectionTransport> transport);
+    using NewConnectionCallback = bufferevent* (*)(event_base*, void*);
+    void configure(evhttp* http, NewConnectionCallback new_connection);
+    bool refuse_nph_over_tls(evhttp_request* req, const Request& request, const Target& target);
     static void on_adopt_connections(evutil_socket_t, short, void* self);
     static void on_accept_error(evconnlistener* listener, void*);
     static void on_accept_resume(evutil_socket_t, short, void* self);
@@ -77,10 +90,11 @@ class Worker : public CgiSessionHost {
 
     const ServerContext& context_;
     EventBasePtr base_;
-    EvhttpPtr http_;
+    EvhttpPtr http_;   // the plain listeners' connections
+    EvhttpPtr https_;  // the TLS listeners' (its own evhttp, for its own bevcb); may be null
     EventPtr stop_event_;
     EventPtr drain_timer_;
-    std::vector<evhttp_bound_socket*> bound_;
+    std::vector<std::pair<evhttp*, evhttp_bound_socket*>> bound_;
     std::thread thread_;
     bool draining_ = false;
     double drain_deadline_ = 0;

@@ -240,8 +240,8 @@ class InProcessServer {
         // As in main: a client that leaves must not kill the server with SIGPIPE.
         (void)std::signal(SIGPIPE, SIG_IGN);
         if (!logger_.open().empty()) std::abort();
-        std::vector<UniqueFd> listeners;
-        listeners.push_back(listen_on_unix_socket());
+        std::vector<cgihost::ListeningSocket> listeners;
+        listeners.push_back({listen_on_unix_socket(), false});
         if (!worker_.init(std::move(listeners)).empty()) std::abort();
     }
 

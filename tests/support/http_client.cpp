@@ -1,13 +1,18 @@
 #include "http_client.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -50,6 +55,75 @@ size_t HttpResponse::header_count(const std::string& name) const {
 
 HttpConnection::HttpConnection(uint16_t port, const std::string& host, const std::string& source)
     : port_(port) {
+    open_socket(host, source);
+}
+
+HttpConnection::HttpConnection(uint16_t port, const TlsClientOptions& tls, const std::string& host)
+    : port_(port) {
+    open_socket(host, "");
+    if (fd_ >= 0 && !handshake(tls)) close();
+}
+
+// Non-blocking from here on, so that every wait is a poll with the hang guard.
+bool HttpConnection::handshake(const TlsClientOptions& tls) {
+    tls_context_ = SSL_CTX_new(TLS_client_method());
+    if (tls_context_ == nullptr ||
+        SSL_CTX_load_verify_locations(tls_context_, tls.ca_file.c_str(), nullptr) != 1) {
+        return false;
+    }
+    SSL_CTX_set_verify(tls_context_, SSL_VERIFY_PEER, nullptr);
+    ssl_ = SSL_new(tls_context_);
+    if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) return false;
+    if (!tls.server_name.empty()) {
+        SSL_set_tlsext_host_name(ssl_, tls.server_name.c_str());
+        SSL_set1_host(ssl_, tls.server_name.c_str());
+    }
+    if (!tls.alpn.empty()) {
+        std::string wire = static_cast<char>(tls.alpn.size()) + tls.alpn;
+        SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(wire.data()),
+                            static_cast<unsigned>(wire.size()));
+    }
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    const auto deadline = Clock::now() + kHangGuard;
+    for (;;) {
+        const int rc = SSL_connect(ssl_);
+        if (rc == 1) return true;
+        const int error = SSL_get_error(ssl_, rc);
+        if (error == SSL_ERROR_WANT_READ && wait_for(POLLIN, deadline)) continue;
+        if (error == SSL_ERROR_WANT_WRITE && wait_for(POLLOUT, deadline)) continue;
+        ERR_clear_error();
+        return false;
+    }
+}
+
+bool HttpConnection::wait_for(short events, Clock::time_point deadline) {
+    pollfd pfd{fd_, events, 0};
+    return ::poll(&pfd, 1, remaining_ms(deadline)) > 0;
+}
+
+std::string HttpConnection::tls_protocol() const {
+    return ssl_ != nullptr ? SSL_get_version(ssl_) : "";
+}
+
+std::string HttpConnection::tls_alpn() const {
+    if (ssl_ == nullptr) return {};
+    const unsigned char* name = nullptr;
+    unsigned length = 0;
+    SSL_get0_alpn_selected(ssl_, &name, &length);
+    return std::string(reinterpret_cast<const char*>(name), length);
+}
+
+std::string HttpConnection::tls_peer_subject() const {
+    if (ssl_ == nullptr) return {};
+    X509* certificate = SSL_get1_peer_certificate(ssl_);
+    if (certificate == nullptr) return {};
+    char text[512] = "";
+    X509_NAME_oneline(X509_get_subject_name(certificate), text, sizeof text);
+    X509_free(certificate);
+    return text;
+}
+
+void HttpConnection::open_socket(const std::string& host, const std::string& source) {
     bool v6 = host.find(':') != std::string::npos;
     fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return;
@@ -68,13 +142,13 @@ HttpConnection::HttpConnection(uint16_t port, const std::string& host, const std
     if (v6) {
         sockaddr_in6 sa{};
         sa.sin6_family = AF_INET6;
-        sa.sin6_port = htons(port);
+        sa.sin6_port = htons(port_);
         inet_pton(AF_INET6, host.c_str(), &sa.sin6_addr);
         rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     } else {
         sockaddr_in sa{};
         sa.sin_family = AF_INET;
-        sa.sin_port = htons(port);
+        sa.sin_port = htons(port_);
         inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
         rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
     }
@@ -92,13 +166,30 @@ HttpConnection::~HttpConnection() {
 }
 
 void HttpConnection::close() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (tls_context_ != nullptr) SSL_CTX_free(tls_context_);
+    ssl_ = nullptr;
+    tls_context_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
 }
 
 void HttpConnection::send_raw(const std::string& bytes) {
     size_t sent = 0;
-    while (fd_ >= 0 && sent < bytes.size()) {
+    const auto deadline = Clock::now() + kHangGuard;
+    while (ssl_ != nullptr && fd_ >= 0 && sent < bytes.size()) {
+        const int n = SSL_write(ssl_, bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+        if (n > 0) {
+            sent += static_cast<size_t>(n);
+            continue;
+        }
+        const int error = SSL_get_error(ssl_, n);
+        ERR_clear_error();
+        if (error == SSL_ERROR_WANT_WRITE && wait_for(POLLOUT, deadline)) continue;
+        if (error == SSL_ERROR_WANT_READ && wait_for(POLLIN, deadline)) continue;
+        return;
+    }
+    while (ssl_ == nullptr && fd_ >= 0 && sent < bytes.size()) {
         ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return;
@@ -108,6 +199,20 @@ void HttpConnection::send_raw(const std::string& bytes) {
 
 bool HttpConnection::fill(Clock::time_point deadline) {
     if (eof_ || fd_ < 0) return false;
+    while (ssl_ != nullptr) {
+        if (SSL_pending(ssl_) == 0 && !wait_for(POLLIN, deadline)) return false;
+        char chunk[65536];
+        const int n = SSL_read(ssl_, chunk, sizeof chunk);
+        if (n > 0) {
+            buffer_.append(chunk, static_cast<size_t>(n));
+            return true;
+        }
+        const int error = SSL_get_error(ssl_, n);
+        ERR_clear_error();
+        if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) continue;
+        eof_ = true;  // close_notify, or the connection ended without one
+        return false;
+    }
     pollfd pfd{fd_, POLLIN, 0};
     int ready = ::poll(&pfd, 1, remaining_ms(deadline));
     if (ready <= 0) return false;
@@ -230,6 +335,28 @@ bool HttpConnection::wait_closed(std::chrono::milliseconds timeout) {
     while (fill(deadline))
         buffer_.clear();
     return eof_;
+}
+
+bool HttpConnection::wait_for_text(const std::string& text, std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (buffer_.find(text) == std::string::npos) {
+        if (!fill(deadline)) return false;
+    }
+    return true;
+}
+
+bool HttpConnection::skip_exact(uint64_t length, const std::function<void(uint64_t)>& progress,
+                                std::chrono::milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    uint64_t done = 0;
+    while (done < length) {
+        if (buffer_.empty() && !fill(deadline)) return false;
+        const uint64_t take = std::min<uint64_t>(buffer_.size(), length - done);
+        buffer_.erase(0, take);
+        done += take;
+        if (progress) progress(done);
+    }
+    return true;
 }
 
 std::string encode_query(std::string_view text) {

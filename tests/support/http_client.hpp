@@ -4,11 +4,16 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+// OpenSSL's SSL_CTX and SSL, declared as OpenSSL does, so this header needs none of it.
+struct ssl_ctx_st;
+struct ssl_st;
 
 namespace cgihost::testing {
 
@@ -33,12 +38,24 @@ struct HttpResponse {
     size_t header_count(const std::string& name) const;
 };
 
+// Speaking HTTPS: the CA to trust and the name to ask for (SNI) and check the certificate
+// against.
+struct TlsClientOptions {
+    std::string ca_file;
+    std::string server_name = "localhost";
+    std::string alpn = "http/1.1";  // offered protocol; "" = no ALPN extension
+};
+
 class HttpConnection {
   public:
     // `source`, when given, is the local IPv4 address to connect from (any of 127.0.0.0/8
     // works on loopback), so one test can be several clients.
     explicit HttpConnection(uint16_t port, const std::string& host = "127.0.0.1",
                             const std::string& source = "");
+    // The same over TLS: connected() only once the handshake succeeded and the certificate
+    // was verified against `tls.ca_file` for `tls.server_name`.
+    HttpConnection(uint16_t port, const TlsClientOptions& tls,
+                   const std::string& host = "127.0.0.1");
     ~HttpConnection();
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;
@@ -60,10 +77,26 @@ class HttpConnection {
     bool wait_closed(std::chrono::milliseconds timeout = kHangGuard);
     // Whether the peer's EOF has been read.
     bool closed_by_peer() const { return eof_; }
+    // Reads until what has arrived (and is not yet parsed) contains `text`; false when the
+    // connection ends or `timeout` passes first. A later read_response still sees it all.
+    bool wait_for_text(const std::string& text, std::chrono::milliseconds timeout = kHangGuard);
+    // Reads and drops `length` body bytes, calling `progress` with the count so far now and
+    // then; false when the connection ends first or `timeout` passes.
+    bool skip_exact(uint64_t length, const std::function<void(uint64_t)>& progress,
+                    std::chrono::milliseconds timeout = kHangGuard);
     void close();
 
+    // Over TLS: what was negotiated ("TLSv1.3", the ALPN protocol, the server certificate's
+    // subject line); "" in the clear.
+    std::string tls_protocol() const;
+    std::string tls_alpn() const;
+    std::string tls_peer_subject() const;
+
   private:
+    void open_socket(const std::string& host, const std::string& source);
+    bool handshake(const TlsClientOptions& tls);
     bool fill(std::chrono::steady_clock::time_point deadline);
+    bool wait_for(short events, std::chrono::steady_clock::time_point deadline);
     std::optional<std::string> read_line(std::chrono::steady_clock::time_point deadline);
     bool read_exact(size_t n, std::string& out, std::chrono::steady_clock::time_point deadline);
 
@@ -71,6 +104,8 @@ class HttpConnection {
     uint16_t port_;
     std::string buffer_;
     bool eof_ = false;
+    ssl_ctx_st* tls_context_ = nullptr;  // OpenSSL's SSL_CTX and SSL, when over TLS
+    ssl_st* ssl_ = nullptr;
 };
 
 // Percent-encodes all but RFC 3986 unreserved characters, for one value inside a query.

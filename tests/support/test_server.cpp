@@ -172,8 +172,14 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen,
     auto deadline = Clock::now() + kHangGuard;  // a slow start under load is no failure
     // "cgihost: listening on http://127.0.0.1:PORT/" or "... http://[::1]:PORT/".
     const std::string marker = "listening on http://";
-    while (out.find(marker) == std::string::npos ||
-           out.find('\n', out.find(marker)) == std::string::npos) {
+    // With --listen-tls, also "... https://127.0.0.1:PORT/", printed after the plain ones.
+    const std::string tls_marker = "listening on https://";
+    auto has_line = [&out](const std::string& what) {
+        return out.find(what) != std::string::npos &&
+               out.find('\n', out.find(what)) != std::string::npos;
+    };
+    const bool tls = has_arg(args, "--listen-tls");
+    while (!has_line(marker) || (tls && !has_line(tls_marker))) {
         if (!read_some(out_fd, out, deadline)) break;
     }
     ::close(out_fd);
@@ -191,6 +197,12 @@ TestServer::TestServer(std::vector<std::string> args, bool add_listen,
     host_ = address.substr(0, colon);
     if (host_.size() > 2 && host_.front() == '[') host_ = host_.substr(1, host_.size() - 2);
     port_ = static_cast<uint16_t>(std::atoi(address.c_str() + colon + 1));
+    if (auto tls_at = out.find(tls_marker); tls_at != std::string::npos) {
+        std::string tls_address = out.substr(tls_at + tls_marker.size());
+        tls_address = tls_address.substr(0, tls_address.find('/'));
+        tls_port_ =
+            static_cast<uint16_t>(std::atoi(tls_address.c_str() + tls_address.rfind(':') + 1));
+    }
 }
 
 TestServer::~TestServer() {

@@ -52,6 +52,8 @@ class TestServer {
     TestServer& operator=(const TestServer&) = delete;
 
     uint16_t port() const { return port_; }
+    // The port of the first --listen-tls address; 0 without one.
+    uint16_t tls_port() const { return tls_port_; }
     // The host of the first address it listens on, IPv6 without brackets ("127.0.0.1", "::1").
     const std::string& host() const { return host_; }
     pid_t pid() const { return pid_; }
@@ -66,6 +68,7 @@ class TestServer {
     TempDir logs_;
     pid_t pid_ = -1;
     uint16_t port_ = 0;
+    uint16_t tls_port_ = 0;
     std::string host_;
 };
 

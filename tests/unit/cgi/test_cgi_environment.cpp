@@ -294,6 +294,28 @@ TEST(BuildCgiEnvironment, SetsTheCommonExtras) {
     }
 }
 
+TEST(BuildCgiEnvironment, GivesHttpsRequestsTheModSslVariables) {
+    auto request = make_request();
+    request.https = true;
+    request.ssl_protocol = "TLSv1.3";
+    request.ssl_cipher = "TLS_AES_128_GCM_SHA256";
+    request.ssl_tls_sni = "example.org";
+    auto env = environment_of(request);
+    EXPECT_EQ(lookup(env, "SSL_PROTOCOL"), "TLSv1.3");
+    EXPECT_EQ(lookup(env, "SSL_CIPHER"), "TLS_AES_128_GCM_SHA256");
+    EXPECT_EQ(lookup(env, "SSL_TLS_SNI"), "example.org");
+    request.ssl_tls_sni.clear();  // a client that named no server
+    EXPECT_EQ(lookup(environment_of(request), "SSL_TLS_SNI"), std::nullopt);
+}
+
+TEST(BuildCgiEnvironment, GivesPlainRequestsNoSslVariables) {
+    auto request = make_request();
+    request.ssl_protocol = "TLSv1.3";  // never looked at without https
+    auto env = environment_of(request);
+    EXPECT_EQ(lookup(env, "SSL_PROTOCOL"), std::nullopt);
+    EXPECT_EQ(lookup(env, "SSL_CIPHER"), std::nullopt);
+}
+
 TEST(BuildCgiEnvironment, AppliesPathThenPassThenSet) {
     struct Case {
         std::string label, path;

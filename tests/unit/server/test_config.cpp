@@ -283,6 +283,43 @@ std::string help_line(const std::string& help, const std::string& option) {
     return help.substr(at, help.find('\n', at) - at);
 }
 
+TEST_F(ParseConfig, ReadsTheHttpsKeysFromAConfigFile) {
+    std::string file = dir_.write_file("cgihost.toml", "docroot = \"" + docroot_ +
+                                                           "\"\n"
+                                                           "listen-tls = [\"127.0.0.1:0\", "
+                                                           "\"[::1]:8443\"]\n"
+                                                           "tls-cert = \"/c.pem\"\n"
+                                                           "tls-key = \"/k.pem\"\n"
+                                                           "tls-ocsp-staple = \"/o.der\"\n"
+                                                           "redirect-to-https = true\n"
+                                                           "hsts = 600\n");
+    Config c = expect_config(parse({"--config", file}));
+    ASSERT_EQ(c.listen_tls_addresses.size(), 2u);
+    EXPECT_EQ(c.listen_tls_addresses[1].host, "::1");
+    EXPECT_EQ(c.listen_tls_addresses[1].port, 8443);
+    EXPECT_EQ(c.tls_cert, "/c.pem");
+    EXPECT_EQ(c.tls_key, "/k.pem");
+    EXPECT_EQ(c.tls_ocsp_staple, "/o.der");
+    EXPECT_TRUE(c.redirect_to_https);
+    EXPECT_EQ(c.hsts, 600u);
+}
+
+TEST_F(ParseConfig, RefusesHttpsOptionsThatCannotWorkTogether) {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--listen-tls", "127.0.0.1:0"}, "--listen-tls"},
+        {{"--listen-tls", "127.0.0.1:0", "--tls-cert", "/c.pem"}, "--listen-tls"},
+        {{"--listen-tls", "nonsense", "--tls-cert", "/c", "--tls-key", "/k"}, "--listen-tls"},
+        {{"--tls-cert", "/c.pem", "--tls-key", "/k.pem"}, "--tls-cert"},
+        {{"--redirect-to-https", "true"}, "--redirect-to-https"},
+        {{"--hsts", "60"}, "--hsts"},
+    };
+    for (const auto& [flags, named] : cases) {
+        std::vector<std::string> args{"--docroot", docroot_};
+        args.insert(args.end(), flags.begin(), flags.end());
+        expect_error_naming(parse(args), named);
+    }
+}
+
 TEST_F(ParseConfig, HelpListsEveryOptionWithItsDefaultAndExitsZero) {
     ConfigExit exit = expect_exit(parse({"--help"}), 0);
     const std::vector<std::pair<std::string, std::string>> options = {
@@ -309,6 +346,12 @@ TEST_F(ParseConfig, HelpListsEveryOptionWithItsDefaultAndExitsZero) {
         {"--access-log", "=-"},
         {"--error-log", "=-"},
         {"--log-level", "=info"},
+        {"--listen-tls", "=[]"},
+        {"--tls-cert", ""},
+        {"--tls-key", ""},
+        {"--tls-ocsp-staple", ""},
+        {"--redirect-to-https", "=0"},
+        {"--hsts", "=0"},
         {"--config", ""},
         {"--version", ""},
         {"--help", ""},
