@@ -57,6 +57,8 @@ CgiRequestInfo make_request_info(const Request& request, const Target& target,
     info.remote_port = request.remote_port;
     info.server_addr = request.local_addr;
     info.server_port = request.local_port;
+    info.auth_type = request.auth_type;
+    info.remote_user = request.remote_user;
     return info;
 }
 

@@ -1,0 +1,261 @@
+#include "server/access_gate.hpp"
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <cmath>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "http/http_status.hpp"
+#include "http/request_deadline.hpp"
+#include "security/basic_credentials.hpp"
+
+namespace cgihost {
+namespace {
+
+constexpr int kClientClosedRequest = 499;  // nginx's code, in the access log only
+
+std::string describe_milliseconds(double seconds) {
+    return std::to_string(static_cast<long>(std::lround(seconds * 1000))) + " ms";
+}
+
+}  // namespace
+
+// One request whose password a verifier thread is checking, or whose 401 waits out the
+// login throttle's delay. It holds the request until then; its connection may go first.
+struct AccessGate::Waiting {
+    AccessGate* gate = nullptr;
+    uint64_t id = 0;
+    evhttp_request* req = nullptr;
+    evhttp_connection* connection = nullptr;
+    Request request;
+    int redirect_hops = 0;
+    ReceivedBody body;
+    std::string prefix;  // of the auth area, for the log
+    std::string user;
+    std::string password;  // for the cache, once verified (the header holds it anyway)
+    std::string hash;      // the user's stored hash
+    std::string client;    // throttle_key of the client's address
+    EventPtr client_closed;
+    EventPtr delay;
+};
+
+// Verdicts cross from the verifier threads to this loop here. The gate owns the event; the
+// verifier's jobs share the mailbox, which outlives the gate and then drops what comes.
+struct AccessGate::Mailbox {
+    std::mutex mutex;
+    std::vector<std::pair<uint64_t, PasswordVerdict>> verdicts;
+    event* wake = nullptr;  // nullptr once the gate is gone
+
+    void post(uint64_t id, PasswordVerdict verdict) {
+        std::lock_guard lock(mutex);
+        if (wake == nullptr) return;
+        verdicts.emplace_back(id, verdict);
+        event_active(wake, EV_READ, 0);  // safe from any thread: the loop has its lock
+    }
+};
+
+AccessGate::AccessGate(AccessGateHost& host, const ServerContext& context)
+    : host_(host), context_(context), mailbox_(std::make_shared<Mailbox>()) {}
+
+AccessGate::~AccessGate() {
+    std::lock_guard lock(mailbox_->mutex);
+    mailbox_->wake = nullptr;
+}
+
+void AccessGate::init() {
+    mailbox_event_.reset(event_new(host_.event_loop(), -1, 0, &AccessGate::on_mailbox, this));
+    std::lock_guard lock(mailbox_->mutex);
+    mailbox_->wake = mailbox_event_.get();
+}
+
+void AccessGate::check(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
+    const AccessPolicy& policy = context_.access;
+    if (policy.allow.empty() && policy.auth_areas.empty()) {
+        return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
+    }
+    // A path that does not normalise is refused by resolve_target (400) before any file.
+    auto path = normalize_url_path(request.path);
+    if (!path) return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
+    if (!is_address_allowed(policy.allow, *path, request.remote_addr)) {
+        return host_.respond(req, request, make_error_response(status::forbidden));
+    }
+    const AuthArea* area = find_auth_area(policy.auth_areas, *path);
+    if (area == nullptr) {
+        return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
+    }
+    authenticate(req, std::move(request), redirect_hops, std::move(body), *area);
+}
+
+void AccessGate::authenticate(evhttp_request* req, Request request, int redirect_hops,
+                              ReceivedBody body, const AuthArea& area) {
+    const std::string* header = request.header("Authorization");
+    std::optional<BasicCredentials> credentials;
+    if (header != nullptr && count_headers(request.headers, "Authorization") == 1) {
+        credentials = parse_basic_authorization(*header);
+    }
+    if (!credentials) return challenge(req, request);
+    const std::string client = throttle_key(request.remote_addr);
+    const double now = monotonic_seconds();
+    if (auto wait_for = context_.login_throttle.blocked_for(client, now)) {
+        Response response = make_error_response(status::too_many_requests,
+                                                "Too many wrong passwords; try again later.");
+        response.add_header("Retry-After", std::to_string(static_cast<long>(std::ceil(*wait_for))));
+        return host_.respond(req, request, std::move(response));
+    }
+    auto user = area.users.users.find(credentials->user);
+    if (user != area.users.users.end() &&
+        context_.verified_cache.contains(credentials->user, credentials->password, user->second,
+                                         now)) {
+        request.auth_type = "Basic";
+        request.remote_user = credentials->user;
+        return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
+    }
+    const std::string remote_addr = request.remote_addr;
+    const uint64_t id = wait(req, std::move(request), redirect_hops, std::move(body));
+    Waiting& waiting = *waiting_.at(id);
+    waiting.prefix = area.prefix;
+    waiting.user = credentials->user;
+    waiting.client = client;
+    if (user == area.users.users.end()) {
+        context_.logger.info("basic auth: unknown user '" + credentials->user + "' from " +
+                             remote_addr + " for " + area.prefix);
+        return refuse_after_delay(take(id));
+    }
+    waiting.password = credentials->password;
+    waiting.hash = user->second;
+    std::shared_ptr<Mailbox> mailbox = mailbox_;
+    const bool queued = context_.password_verifier.submit(
+        std::move(credentials->password), user->second,
+        [mailbox, id](PasswordVerdict verdict) { mailbox->post(id, verdict); });
+    if (!queued) {
+        auto refused = take(id);
+        context_.logger.warn("basic auth: the password queue is full; 503 to " + remote_addr);
+        return host_.respond(
+            refused->req, refused->request,
+            make_retry_later_response("Too many passwords are waiting to be checked."));
+    }
+    context_.logger.debug("basic auth: checking the password of user '" + waiting.user + "' from " +
+                          remote_addr);
+}
+
+// Parks the request under a new id, watching its client, until a verdict or a delay ends.
+uint64_t AccessGate::wait(evhttp_request* req, Request request, int redirect_hops,
+                          ReceivedBody body) {
+    auto waiting = std::make_unique<Waiting>();
+    waiting->gate = this;
+    waiting->id = next_id_++;
+    waiting->req = req;
+    waiting->connection = evhttp_request_get_connection(req);
+    waiting->request = std::move(request);
+    waiting->redirect_hops = redirect_hops;
+    waiting->body = std::move(body);
+    // evhttp does not read the socket while we answer: a client that hangs up is seen
+    // through EV_CLOSED (EPOLLRDHUP), as CgiSession sees it.
+    if (waiting->connection != nullptr) {
+        int fd = bufferevent_getfd(evhttp_connection_get_bufferevent(waiting->connection));
+        waiting->client_closed.reset(event_new(host_.event_loop(), fd, EV_CLOSED,
+                                               &AccessGate::on_client_closed, waiting.get()));
+        event_add(waiting->client_closed.get(), nullptr);
+        waiting_by_connection_[waiting->connection] = waiting->id;
+    }
+    const uint64_t id = waiting->id;
+    waiting_.emplace(id, std::move(waiting));
+    return id;
+}
+
+std::unique_ptr<AccessGate::Waiting> AccessGate::take(uint64_t id) {
+    auto it = waiting_.find(id);
+    if (it == waiting_.end()) return nullptr;
+    std::unique_ptr<Waiting> waiting = std::move(it->second);
+    waiting_.erase(it);
+    waiting_by_connection_.erase(waiting->connection);
+    return waiting;
+}
+
+void AccessGate::forget(evhttp_connection* connection) {
+    auto it = waiting_by_connection_.find(connection);
+    if (it == waiting_by_connection_.end()) return;
+    auto waiting = take(it->second);
+    if (waiting) client_left(*waiting);
+}
+
+void AccessGate::client_left(const Waiting& waiting) {
+    context_.logger.info("basic auth: " + waiting.request.remote_addr +
+                         " left before its answer for user '" + waiting.user + "'");
+    host_.log_access(waiting.request, kClientClosedRequest, 0);
+}
+
+void AccessGate::on_mailbox(evutil_socket_t, short, void* self) {
+    auto* gate = static_cast<AccessGate*>(self);
+    std::vector<std::pair<uint64_t, PasswordVerdict>> verdicts;
+    {
+        std::lock_guard lock(gate->mailbox_->mutex);
+        verdicts.swap(gate->mailbox_->verdicts);
+    }
+    for (const auto& [id, verdict] : verdicts)
+        gate->on_verdict(id, verdict);
+}
+
+void AccessGate::on_verdict(uint64_t id, PasswordVerdict verdict) {
+    auto waiting = take(id);
+    if (!waiting) {
+        context_.logger.debug("basic auth: a verdict came for a request that is gone; dropped");
+        return;
+    }
+    if (!verdict.matched) {
+        context_.logger.info("basic auth: wrong password for user '" + waiting->user + "' from " +
+                             waiting->request.remote_addr + " for " + waiting->prefix);
+        return refuse_after_delay(std::move(waiting));
+    }
+    context_.logger.info("basic auth: verified user '" + waiting->user + "' for " +
+                         waiting->prefix + " in " + describe_milliseconds(verdict.seconds));
+    context_.verified_cache.insert(waiting->user, waiting->password, waiting->hash,
+                                   monotonic_seconds());
+    waiting->request.auth_type = "Basic";
+    waiting->request.remote_user = waiting->user;
+    host_.admitted(waiting->req, std::move(waiting->request), waiting->redirect_hops,
+                   std::move(waiting->body));
+}
+
+// A wrong password or an unknown user: counted against the client, then a 401 at once or
+// after the throttle's delay, during which the request stays parked.
+void AccessGate::refuse_after_delay(std::unique_ptr<Waiting> waiting) {
+    const double delay =
+        context_.login_throttle.record_failure(waiting->client, monotonic_seconds());
+    if (delay <= 0) return challenge(waiting->req, waiting->request);
+    waiting->delay.reset(
+        evtimer_new(host_.event_loop(), &AccessGate::on_delay_over, waiting.get()));
+    timeval wait_for = to_timeval(delay);
+    event_add(waiting->delay.get(), &wait_for);
+    const uint64_t id = waiting->id;
+    if (waiting->connection != nullptr) waiting_by_connection_[waiting->connection] = id;
+    waiting_.emplace(id, std::move(waiting));
+}
+
+void AccessGate::on_delay_over(evutil_socket_t, short, void* raw) {
+    auto* parked = static_cast<Waiting*>(raw);
+    AccessGate* gate = parked->gate;
+    auto waiting = gate->take(parked->id);  // freed on return, its timer with it
+    gate->challenge(waiting->req, waiting->request);
+}
+
+void AccessGate::on_client_closed(evutil_socket_t, short, void* raw) {
+    auto* parked = static_cast<Waiting*>(raw);
+    AccessGate* gate = parked->gate;
+    auto waiting = gate->take(parked->id);  // freed on return, this event with it
+    gate->client_left(*waiting);
+    // Frees the request too; the host's close callback finds nothing left here to forget.
+    if (waiting->connection != nullptr) evhttp_connection_free(waiting->connection);
+}
+
+void AccessGate::challenge(evhttp_request* req, const Request& request) {
+    Response response =
+        make_error_response(status::unauthorized, "This page needs a user name and password.");
+    response.add_header("WWW-Authenticate", make_basic_challenge(context_.access.realm));
+    host_.respond(req, request, std::move(response));
+}
+
+}  // namespace cgihost
