@@ -35,9 +35,10 @@ struct AccessGate::Waiting {
     ReceivedBody body;
     std::string prefix;  // of the auth area, for the log
     std::string user;
-    std::string password;  // for the cache, once verified (the header holds it anyway)
-    std::string hash;      // the user's stored hash
-    std::string client;    // throttle_key of the client's address
+    std::string password;       // for the cache, once verified (the header holds it anyway)
+    std::string hash;           // the user's stored hash
+    std::string client;         // throttle_key of the client's address
+    bool unknown_user = false;  // checked against another user's hash, only to take as long
     EventPtr client_closed;
     EventPtr delay;
 };
@@ -120,9 +121,11 @@ void AccessGate::authenticate(evhttp_request* req, Request request, int redirect
     waiting.user = credentials->user;
     waiting.client = client;
     if (user == area.users.users.end()) {
-        context_.logger.info("basic auth: unknown user '" + credentials->user + "' from " +
-                             remote_addr + " for " + area.prefix);
-        return refuse_after_delay(take(id));
+        if (area.users.users.empty()) return refuse_after_delay(take(id));
+        // An unknown user's password is checked all the same, against another user's hash and
+        // then ignored, so that the time a 401 takes does not tell which users exist.
+        waiting.unknown_user = true;
+        user = area.users.users.begin();
     }
     waiting.password = credentials->password;
     waiting.hash = user->second;
@@ -204,6 +207,11 @@ void AccessGate::on_verdict(uint64_t id, PasswordVerdict verdict) {
     if (!waiting) {
         context_.logger.debug("basic auth: a verdict came for a request that is gone; dropped");
         return;
+    }
+    if (waiting->unknown_user) {
+        context_.logger.info("basic auth: unknown user '" + waiting->user + "' from " +
+                             waiting->request.remote_addr + " for " + waiting->prefix);
+        return refuse_after_delay(std::move(waiting));
     }
     if (!verdict.matched) {
         context_.logger.info("basic auth: wrong password for user '" + waiting->user + "' from " +

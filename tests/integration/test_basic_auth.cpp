@@ -52,6 +52,8 @@ TEST_F(BasicAuth, AnswersAWrongPasswordUnknownUserOrMalformedHeaderWith401) {
         EXPECT_EQ(response->status, 401) << headers[0].second;
         EXPECT_TRUE(response->has_header("WWW-Authenticate"));
     }
+    EXPECT_TRUE(error_log_contains("basic auth: wrong password for user 'alice'"));
+    EXPECT_TRUE(error_log_contains("basic auth: unknown user 'nobody'"));
 }
 
 TEST_F(BasicAuth, AcceptsBcryptSha256CryptAndSha512CryptPasswords) {
@@ -193,6 +195,26 @@ TEST_F(BasicAuth, AMalformedOrMissingPasswordFileStopsStartupWithStatus2) {
     EXPECT_NE(no_file.err.find("--basic-auth"), std::string::npos) << no_file.err;
 }
 
+TEST_F(BasicAuth, TheOptionsAreConfigFileKeysAndAppearInHelp) {
+    site_.write_file("cgihost.conf", "basic-auth = [\"/private=" + site_.file("users.htpasswd") +
+                                         "\"]\nbasic-auth-realm = \"From the file\"\n"
+                                         "allow = [\"/public=10.0.0.0/8\"]\n");
+    start({"--config", site_.file("cgihost.conf")});
+    auto challenge = get("/private/secret.html");
+    auto refused = get("/public/page.html");
+    ASSERT_TRUE(challenge && refused);
+    EXPECT_EQ(challenge->status, 401);
+    EXPECT_EQ(challenge->header("WWW-Authenticate"),
+              "Basic realm=\"From the file\", charset=\"UTF-8\"");
+    EXPECT_EQ(refused->status, 403);
+    auto help = run_cgihost({"--help"});
+    for (const char* option :
+         {"--basic-auth", "--basic-auth-realm", "--allow", "--auth-max-failures",
+          "--auth-failure-window", "--auth-max-delay", "--auth-verify-queue"}) {
+        EXPECT_NE(help.out.find(option), std::string::npos) << option;
+    }
+}
+
 TEST_F(BasicAuth, ABurstOfGoodRequestsCostsOneVerification) {
     start_protected();
     HttpConnection connection(port());
@@ -271,6 +293,32 @@ TEST_F(BasicAuth, StaticFilesAndScriptsAnswerWhileManyWrongBcryptPasswordsAreChe
         EXPECT_EQ(response->status, 401);
     }
     EXPECT_EQ(count_in_error_log("wrong password for user 'victim'"), kGuessers);
+}
+
+TEST_F(BasicAuth, AFullVerificationQueueAnswers503WithRetryAfter) {
+    add_bcrypt_user("slow.htpasswd", "victim", "correct horse", 12);
+    start({"--basic-auth", "/private=" + site_.file("slow.htpasswd"), "--auth-max-failures", "0",
+           "--auth-max-delay", "0", "--auth-verify-queue", "1"});
+    constexpr size_t kGuessers = 20;
+    std::vector<std::unique_ptr<HttpConnection>> guessers;
+    for (size_t i = 0; i < kGuessers; ++i) {
+        guessers.push_back(std::make_unique<HttpConnection>(port()));
+        guessers.back()->send_raw(guess_request("guess " + std::to_string(i)));
+    }
+    size_t unavailable = 0;
+    for (const auto& guesser : guessers) {
+        auto response = guesser->read_response();
+        ASSERT_TRUE(response);
+        if (response->status == 503) {
+            ++unavailable;
+            EXPECT_EQ(response->header("Retry-After"), "1");
+        } else {
+            EXPECT_EQ(response->status, 401);
+        }
+    }
+    // One check runs and one waits while the others arrive: they cannot all have had a place.
+    EXPECT_GT(unavailable, 0u);
+    EXPECT_TRUE(error_log_contains("basic auth: the password queue is full"));
 }
 
 TEST_F(BasicAuth, AClientThatLeavesWhileItsPasswordIsCheckedLeavesNothingBehind) {
