@@ -4,6 +4,7 @@
 #include <event2/event.h>
 
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -16,6 +17,12 @@ namespace cgihost {
 namespace {
 
 constexpr int kClientClosedRequest = 499;  // nginx's code, in the access log only
+
+std::string describe_seconds(double seconds) {
+    char text[32];
+    (void)std::snprintf(text, sizeof text, "%g s", seconds);
+    return text;
+}
 
 std::string describe_milliseconds(double seconds) {
     return std::to_string(static_cast<long>(std::lround(seconds * 1000))) + " ms";
@@ -234,6 +241,8 @@ void AccessGate::refuse_after_delay(std::unique_ptr<Waiting> waiting) {
     const double delay =
         context_.login_throttle.record_failure(waiting->client, monotonic_seconds());
     if (delay <= 0) return challenge(waiting->req, waiting->request);
+    context_.logger.debug("basic auth: the 401 to " + waiting->request.remote_addr + " waits " +
+                          describe_seconds(delay));
     waiting->delay.reset(
         evtimer_new(host_.event_loop(), &AccessGate::on_delay_over, waiting.get()));
     timeval wait_for = to_timeval(delay);

@@ -295,6 +295,32 @@ TEST_F(BasicAuth, StaticFilesAndScriptsAnswerWhileManyWrongBcryptPasswordsAreChe
     EXPECT_EQ(count_in_error_log("wrong password for user 'victim'"), kGuessers);
 }
 
+TEST_F(BasicAuth, EachFurtherWrongPasswordWaitsLongerAndAClientMayLeaveWhileItWaits) {
+    start_protected({"--auth-max-failures", "0", "--auth-max-delay", "60", "--log-level", "debug"});
+    constexpr size_t kGuesses = 8;
+    std::vector<std::unique_ptr<HttpConnection>> guessers;
+    for (size_t i = 0; i < kGuesses; ++i) {
+        guessers.push_back(std::make_unique<HttpConnection>(port()));
+        guessers.back()->send_raw(
+            "GET /private/secret.html HTTP/1.1\r\nHost: t\r\nAuthorization: " +
+            basic_auth("sam", "guess " + std::to_string(i)).second + "\r\n\r\n");
+    }
+    // Two free failures, then 0.5, 1, 2, 4, 8 and 16 s before the 401.
+    for (const char* wait :
+         {" waits 0.5 s", " waits 1 s", " waits 2 s", " waits 4 s", " waits 8 s", " waits 16 s"}) {
+        EXPECT_TRUE(error_log_contains(wait)) << wait;
+    }
+    EXPECT_EQ(count_in_error_log("basic auth: the 401 to 127.0.0.1 waits"), kGuesses - 2);
+    for (auto& guesser : guessers)
+        guesser->close();
+    // The longest waits are cut short by their clients' leaving, not served to no one.
+    EXPECT_TRUE(error_log_contains("127.0.0.1 left before its answer for user 'sam'"));
+    auto page = get("/public/page.html");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200);
+    EXPECT_EQ(server_->stop(), 0);
+}
+
 TEST_F(BasicAuth, AFullVerificationQueueAnswers503WithRetryAfter) {
     add_bcrypt_user("slow.htpasswd", "victim", "correct horse", 12);
     start({"--basic-auth", "/private=" + site_.file("slow.htpasswd"), "--auth-max-failures", "0",

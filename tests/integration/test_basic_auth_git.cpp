@@ -47,12 +47,13 @@ class GitPush : public AuthTest {
                     "git -c user.name=Test -c user.email=test@example.org commit -q -m first 2>&1");
     }
 
-    // Runs `git push` to `url` from the work tree; returns its exit status, output in `out`.
-    int push(const std::string& url, std::string& out) const {
+    // Runs `git push` to `url` from the work tree with `helper` as its only credential helper
+    // ("" for none); returns its exit status, its output in `out`.
+    int push(const std::string& url, std::string& out, const std::string& helper = "") const {
         const std::string command = "cd '" + site_.file("work") +
                                     "' && GIT_TERMINAL_PROMPT=0 GIT_ASKPASS=/bin/false "
-                                    "git -c credential.helper= push '" +
-                                    url + "' main 2>&1";
+                                    "git -c credential.helper= -c credential.helper='" +
+                                    helper + "' push '" + url + "' main 2>&1";
         FILE* pipe = ::popen(command.c_str(), "r");
         if (pipe == nullptr) return -1;
         char buffer[4096];
@@ -105,6 +106,13 @@ TEST_F(GitPush, WorksWithCredentialsInTheUrl) {
                server_->access_log().find("POST /cgi-bin/git/site.git/git-receive-pack") !=
                    std::string::npos;
     }));
+}
+
+TEST_F(GitPush, WorksWithACredentialHelper) {
+    std::string out;
+    const std::string helper = "!f() { echo username=alice; echo password=pushing it; }; f";
+    ASSERT_EQ(push(url(""), out, helper), 0) << out;
+    EXPECT_EQ(pushed_head(), "first\n");
 }
 
 }  // namespace
