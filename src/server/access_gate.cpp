@@ -3,6 +3,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -26,6 +27,23 @@ std::string describe_seconds(double seconds) {
 
 std::string describe_milliseconds(double seconds) {
     return std::to_string(static_cast<long>(std::lround(seconds * 1000))) + " ms";
+}
+
+// The credentials of the one Authorization header; nullopt when there is none, more than one,
+// or one that is not well-formed Basic.
+std::optional<BasicCredentials> credentials_of(const Request& request) {
+    const std::string* header = request.header("Authorization");
+    if (header == nullptr || count_headers(request.headers, "Authorization") != 1) return {};
+    return parse_basic_authorization(*header);
+}
+
+Response make_too_many_failures_response(double wait_seconds) {
+    Response response = make_error_response(status::too_many_requests,
+                                            "Too many wrong passwords; try again later.");
+    // RFC 6585 §4: Retry-After says how long to wait before a new request.
+    response.add_header("Retry-After",
+                        std::to_string(std::max(1L, static_cast<long>(std::ceil(wait_seconds)))));
+    return response;
 }
 
 }  // namespace
@@ -99,61 +117,57 @@ void AccessGate::check(evhttp_request* req, Request request, int redirect_hops, 
 
 void AccessGate::authenticate(evhttp_request* req, Request request, int redirect_hops,
                               ReceivedBody body, const AuthArea& area) {
-    const std::string* header = request.header("Authorization");
-    std::optional<BasicCredentials> credentials;
-    if (header != nullptr && count_headers(request.headers, "Authorization") == 1) {
-        credentials = parse_basic_authorization(*header);
-    }
+    auto credentials = credentials_of(request);
     if (!credentials) return challenge(req, request);
     const std::string client = throttle_key(request.remote_addr);
     const double now = monotonic_seconds();
     if (auto wait_for = context_.login_throttle.blocked_for(client, now)) {
-        Response response = make_error_response(status::too_many_requests,
-                                                "Too many wrong passwords; try again later.");
-        response.add_header("Retry-After", std::to_string(static_cast<long>(std::ceil(*wait_for))));
-        return host_.respond(req, request, std::move(response));
+        return host_.respond(req, request, make_too_many_failures_response(*wait_for));
     }
-    auto user = area.users.users.find(credentials->user);
-    if (user != area.users.users.end() &&
-        context_.verified_cache.contains(credentials->user, credentials->password, user->second,
-                                         now)) {
+    const auto& users = area.users.users;
+    auto user = users.find(credentials->user);
+    if (user != users.end() && context_.verified_cache.contains(
+                                   credentials->user, credentials->password, user->second, now)) {
         request.auth_type = "Basic";
         request.remote_user = credentials->user;
         return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
     }
-    const std::string remote_addr = request.remote_addr;
-    const uint64_t id = wait(req, std::move(request), redirect_hops, std::move(body));
-    Waiting& waiting = *waiting_.at(id);
+    Waiting& waiting = park(req, std::move(request), redirect_hops, std::move(body));
     waiting.prefix = area.prefix;
-    waiting.user = credentials->user;
+    waiting.user = std::move(credentials->user);
+    waiting.password = std::move(credentials->password);
     waiting.client = client;
-    if (user == area.users.users.end()) {
-        if (area.users.users.empty()) return refuse_after_delay(take(id));
+    if (user == users.end()) {
+        if (users.empty()) return refuse_after_delay(take(waiting.id));
         // An unknown user's password is checked all the same, against another user's hash and
         // then ignored, so that the time a 401 takes does not tell which users exist.
         waiting.unknown_user = true;
-        user = area.users.users.begin();
+        user = users.begin();
     }
-    waiting.password = credentials->password;
     waiting.hash = user->second;
+    start_verification(waiting);
+}
+
+void AccessGate::start_verification(Waiting& waiting) {
     std::shared_ptr<Mailbox> mailbox = mailbox_;
-    const bool queued = context_.password_verifier.submit(
-        std::move(credentials->password), user->second,
-        [mailbox, id](PasswordVerdict verdict) { mailbox->post(id, verdict); });
-    if (!queued) {
-        auto refused = take(id);
-        context_.logger.warn("basic auth: the password queue is full; 503 to " + remote_addr);
-        return host_.respond(
-            refused->req, refused->request,
-            make_retry_later_response("Too many passwords are waiting to be checked."));
+    const uint64_t id = waiting.id;
+    if (context_.password_verifier.submit(
+            waiting.password, waiting.hash,
+            [mailbox, id](PasswordVerdict verdict) { mailbox->post(id, verdict); })) {
+        context_.logger.debug("basic auth: checking the password of user '" + waiting.user +
+                              "' from " + waiting.request.remote_addr);
+        return;
     }
-    context_.logger.debug("basic auth: checking the password of user '" + waiting.user + "' from " +
-                          remote_addr);
+    auto refused = take(id);
+    context_.logger.warn("basic auth: the password queue is full; 503 to " +
+                         refused->request.remote_addr);
+    host_.respond(refused->req, refused->request,
+                  make_retry_later_response("Too many passwords are waiting to be checked."));
 }
 
 // Parks the request under a new id, watching its client, until a verdict or a delay ends.
-uint64_t AccessGate::wait(evhttp_request* req, Request request, int redirect_hops,
-                          ReceivedBody body) {
+AccessGate::Waiting& AccessGate::park(evhttp_request* req, Request request, int redirect_hops,
+                                      ReceivedBody body) {
     auto waiting = std::make_unique<Waiting>();
     waiting->gate = this;
     waiting->id = next_id_++;
@@ -171,9 +185,9 @@ uint64_t AccessGate::wait(evhttp_request* req, Request request, int redirect_hop
         event_add(waiting->client_closed.get(), nullptr);
         waiting_by_connection_[waiting->connection] = waiting->id;
     }
-    const uint64_t id = waiting->id;
-    waiting_.emplace(id, std::move(waiting));
-    return id;
+    Waiting& parked = *waiting;
+    waiting_.emplace(parked.id, std::move(waiting));
+    return parked;
 }
 
 std::unique_ptr<AccessGate::Waiting> AccessGate::take(uint64_t id) {

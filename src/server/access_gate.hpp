@@ -61,7 +61,8 @@ class AccessGate {
 
     void authenticate(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body,
                       const AuthArea& area);
-    uint64_t wait(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body);
+    Waiting& park(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body);
+    void start_verification(Waiting& waiting);
     std::unique_ptr<Waiting> take(uint64_t id);
     void on_verdict(uint64_t id, PasswordVerdict verdict);
     void refuse_after_delay(std::unique_ptr<Waiting> waiting);
