@@ -4,6 +4,7 @@
 // remembered, and guessing is slowed and then refused (429).
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <memory>
 #include <vector>
@@ -193,6 +194,16 @@ TEST_F(BasicAuth, AMalformedOrMissingPasswordFileStopsStartupWithStatus2) {
     auto no_file = run_cgihost({"--docroot", docroot().string(), "--basic-auth", "/x"});
     EXPECT_EQ(no_file.exit_status, 2);
     EXPECT_NE(no_file.err.find("--basic-auth"), std::string::npos) << no_file.err;
+}
+
+TEST_F(BasicAuth, ReadsAPasswordFileOnlyRootMayReadBeforeDroppingPrivileges) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: only then does the server change users";
+    std::filesystem::permissions(site_.file("users.htpasswd"), std::filesystem::perms(0600));
+    start_protected({"--user", "www-data", "--cgi-user", "nobody"});
+    EXPECT_TRUE(error_log_contains("running as www-data"));
+    auto response = get("/private/secret.html", {basic_auth("alice", "wonderland")});
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
 }
 
 TEST_F(BasicAuth, TheOptionsAreConfigFileKeysAndAppearInHelp) {
