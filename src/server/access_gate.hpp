@@ -6,6 +6,11 @@
 // event. Each waiting request has an id; a verdict whose id is gone (the client hung up, and
 // the request with its connection was freed) is dropped, so no late verdict touches freed
 // memory. A wrong password's 401 may also wait here, for the login throttle's delay.
+//
+// TODO(body before the gate): the intake receives a request's body (and answers
+// `Expect: 100-continue`) before the request reaches us, so a client without credentials may
+// still send up to max-body-size to a protected URL before its 401. Deciding at head time
+// needs a hook in RequestIntake.
 #pragma once
 
 #include <event2/http.h>

@@ -362,16 +362,30 @@ TEST_F(BasicAuth, AClientThatLeavesWhileItsPasswordIsCheckedLeavesNothingBehind)
     add_bcrypt_user("slow.htpasswd", "victim", "correct horse", 11);
     start({"--basic-auth", "/private=" + site_.file("slow.htpasswd"), "--auth-max-failures", "0",
            "--auth-max-delay", "0", "--log-level", "debug"});
+    // Wrong guesses that stay keep the verifier busy, so the leavers' checks come later than
+    // their leaving, whatever the machine's load.
+    constexpr size_t kBlockers = 10;
+    std::vector<std::unique_ptr<HttpConnection>> blockers;
+    for (size_t i = 0; i < kBlockers; ++i) {
+        blockers.push_back(std::make_unique<HttpConnection>(port()));
+        blockers.back()->send_raw(guess_request("guess " + std::to_string(i)));
+    }
+    ASSERT_TRUE(wait_until([&] { return count_in_error_log(kChecking) == kBlockers; }));
     constexpr size_t kLeavers = 5;
     for (size_t i = 0; i < kLeavers; ++i) {
         HttpConnection leaver(port());
         leaver.send_raw(guess_request("correct horse"));
-        ASSERT_TRUE(wait_until([&] { return count_in_error_log(kChecking) == i + 1; }));
+        ASSERT_TRUE(wait_until([&] { return count_in_error_log(kChecking) == kBlockers + i + 1; }));
     }  // each hangs up once its password is queued
     // Each request is forgotten, and each verdict that comes later is dropped.
     ASSERT_TRUE(
         wait_until([&] { return count_in_error_log(" left before its answer") == kLeavers; }));
     ASSERT_TRUE(wait_until([&] { return count_in_error_log(kDropped) == kLeavers; }));
+    for (const auto& blocker : blockers) {
+        auto answer = blocker->read_response();
+        ASSERT_TRUE(answer);
+        EXPECT_EQ(answer->status, 401);
+    }
     auto response = get("/private/secret.html", {basic_auth("victim", "correct horse")});
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
