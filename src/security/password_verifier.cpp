@@ -25,6 +25,7 @@ PasswordVerifier::~PasswordVerifier() {
         std::lock_guard lock(mutex_);
         stopping_ = true;
         queue_.clear();
+        under_way_.clear();
     }
     wake_.notify_all();
     for (std::thread& thread : threads_)
@@ -34,12 +35,23 @@ PasswordVerifier::~PasswordVerifier() {
 bool PasswordVerifier::submit(std::string password, std::string hash, Done done) {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || queue_.size() >= capacity_) return false;
+        if (stopping_) return false;
+        auto key = std::make_pair(std::move(hash), std::move(password));
+        if (auto same = under_way_.find(key); same != under_way_.end()) {
+            same->second->done.push_back(std::move(done));  // one check answers both
+            return true;
+        }
+        if (queue_.size() >= capacity_) return false;
         if (threads_.empty()) {
             for (unsigned i = 0; i < thread_count_; ++i)
                 threads_.emplace_back([this] { run(); });
         }
-        queue_.push_back({std::move(password), std::move(hash), std::move(done)});
+        auto job = std::make_shared<Job>();
+        job->hash = key.first;
+        job->password = key.second;
+        job->done.push_back(std::move(done));
+        under_way_.emplace(std::move(key), job);
+        queue_.push_back(std::move(job));
     }
     wake_.notify_one();
     return true;
@@ -53,7 +65,7 @@ uint64_t PasswordVerifier::verifications() const {
 void PasswordVerifier::run() {
     (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kVerifierNiceness);
     for (;;) {
-        Job job;
+        std::shared_ptr<Job> job;
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
@@ -64,11 +76,20 @@ void PasswordVerifier::run() {
         }
         const auto start = std::chrono::steady_clock::now();
         PasswordVerdict verdict;
-        verdict.matched = verify_password(job.password, job.hash);
+        verdict.matched = verify_password(job->password, job->hash);
         verdict.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        OPENSSL_cleanse(job.password.data(), job.password.size());
-        job.done(verdict);
+        std::vector<Done> done;
+        {
+            std::lock_guard lock(mutex_);
+            under_way_.erase(std::make_pair(job->hash, job->password));
+            done.swap(job->done);
+        }
+        OPENSSL_cleanse(job->password.data(), job->password.size());
+        for (size_t i = 0; i < done.size(); ++i) {
+            verdict.shared = i > 0;
+            done[i](verdict);
+        }
     }
 }
 

@@ -239,8 +239,13 @@ void AccessGate::on_verdict(uint64_t id, PasswordVerdict verdict) {
                              waiting->request.remote_addr + " for " + waiting->prefix);
         return refuse_after_delay(std::move(waiting));
     }
-    context_.logger.info("basic auth: verified user '" + waiting->user + "' for " +
-                         waiting->prefix + " in " + describe_milliseconds(verdict.seconds));
+    if (verdict.shared) {
+        context_.logger.debug("basic auth: user '" + waiting->user +
+                              "' verified by a check already under way");
+    } else {
+        context_.logger.info("basic auth: verified user '" + waiting->user + "' for " +
+                             waiting->prefix + " in " + describe_milliseconds(verdict.seconds));
+    }
     context_.verified_cache.insert(waiting->user, waiting->password, waiting->hash,
                                    monotonic_seconds());
     waiting->request.auth_type = "Basic";

@@ -30,6 +30,20 @@ class BasicAuth : public AuthTest {
     }
 };
 
+constexpr const char* kChecking = "basic auth: checking the password of user 'victim'";
+constexpr const char* kDropped = "a verdict came for a request that is gone; dropped";
+
+std::string guess_request(const std::string& password) {
+    auto [name, value] = basic_auth("victim", password);
+    return "GET /private/secret.html HTTP/1.1\r\nHost: t\r\n" + name + ": " + value + "\r\n\r\n";
+}
+
+// Reads whether a response has begun to arrive on `fd`, without waiting.
+bool has_answer(int fd) {
+    pollfd pfd{fd, POLLIN, 0};
+    return ::poll(&pfd, 1, 0) > 0;
+}
+
 TEST_F(BasicAuth, AnswersARequestWithoutCredentialsWith401AndAChallenge) {
     start_protected();
     auto response = get("/private/secret.html");
@@ -243,6 +257,24 @@ TEST_F(BasicAuth, ABurstOfGoodRequestsCostsOneVerification) {
     EXPECT_EQ(wrong->status, 401);
 }
 
+TEST_F(BasicAuth, ASimultaneousBurstOfGoodRequestsCostsOneVerification) {
+    add_bcrypt_user("slow.htpasswd", "victim", "correct horse", 11);
+    start({"--basic-auth", "/private=" + site_.file("slow.htpasswd"), "--log-level", "debug"});
+    constexpr size_t kBurst = 8;
+    std::vector<std::unique_ptr<HttpConnection>> browsers;
+    for (size_t i = 0; i < kBurst; ++i) {
+        browsers.push_back(std::make_unique<HttpConnection>(port()));
+        browsers.back()->send_raw(guess_request("correct horse"));
+    }
+    for (const auto& browser : browsers) {
+        auto response = browser->read_response();
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->status, 200);
+    }
+    // Those that came while the check ran joined it; those after it found it remembered.
+    EXPECT_EQ(count_in_error_log("basic auth: verified user 'victim'"), 1u);
+}
+
 TEST_F(BasicAuth, AClientThatKeepsGuessingGets429WithRetryAfter) {
     start_protected({"--auth-max-failures", "3", "--auth-max-delay", "0.1"});
     for (int i = 0; i < 3; ++i) {
@@ -261,20 +293,6 @@ TEST_F(BasicAuth, AClientThatKeepsGuessingGets429WithRetryAfter) {
     auto open = get("/public/page.html");
     ASSERT_TRUE(open);
     EXPECT_EQ(open->status, 200);
-}
-
-constexpr const char* kChecking = "basic auth: checking the password of user 'victim'";
-constexpr const char* kDropped = "a verdict came for a request that is gone; dropped";
-
-std::string guess_request(const std::string& password) {
-    auto [name, value] = basic_auth("victim", password);
-    return "GET /private/secret.html HTTP/1.1\r\nHost: t\r\n" + name + ": " + value + "\r\n\r\n";
-}
-
-// Reads whether a response has begun to arrive on `fd`, without waiting.
-bool has_answer(int fd) {
-    pollfd pfd{fd, POLLIN, 0};
-    return ::poll(&pfd, 1, 0) > 0;
 }
 
 TEST_F(BasicAuth, StaticFilesAndScriptsAnswerWhileManyWrongBcryptPasswordsAreChecked) {

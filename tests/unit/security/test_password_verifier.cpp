@@ -42,6 +42,56 @@ TEST(PasswordVerifier, ChecksPasswordsOnItsThreadsAndReportsEachVerdict) {
     EXPECT_EQ(verifier.verifications(), 2u);
 }
 
+// Holds the verifier's only thread in a job until release(), so that tests can queue behind it.
+struct BlockedThread {
+    std::mutex gate;
+    std::unique_lock<std::mutex> hold{gate};
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool started = false;
+
+    PasswordVerifier::Done job() {
+        return [this](PasswordVerdict) {
+            {
+                std::lock_guard lock(mutex);
+                started = true;
+            }
+            cv.notify_all();
+            std::lock_guard wait_here(gate);
+        };
+    }
+    bool wait_started() {
+        std::unique_lock lock(mutex);
+        return cv.wait_for(lock, std::chrono::seconds(60), [&] { return started; });
+    }
+    void release() { hold.unlock(); }
+};
+
+TEST(PasswordVerifier, TheSamePasswordAskedAgainJoinsTheCheckUnderWay) {
+    PasswordVerifier verifier(1, 1);
+    BlockedThread blocked;
+    ASSERT_TRUE(verifier.submit("other", kSha256, blocked.job()));
+    ASSERT_TRUE(blocked.wait_started());
+    Verdicts verdicts;
+    std::vector<bool> shared;
+    std::mutex shared_mutex;
+    auto collect = [&](PasswordVerdict verdict) {
+        {
+            std::lock_guard lock(shared_mutex);
+            shared.push_back(verdict.shared);
+        }
+        verdicts.collector()(verdict);
+    };
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(verifier.submit("secret", kSha256, collect)) << i;  // a queue of one
+    EXPECT_FALSE(verifier.submit("different", kSha256, collect));
+    blocked.release();
+    ASSERT_TRUE(verdicts.wait_for(3));
+    EXPECT_EQ(verdicts.matched, (std::vector<bool>{true, true, true}));
+    EXPECT_EQ(shared, (std::vector<bool>{false, true, true}));
+    EXPECT_EQ(verifier.verifications(), 2u);  // the blocker's and one for the three
+}
+
 TEST(PasswordVerifier, RefusesWorkBeyondItsQueue) {
     std::mutex gate;
     std::unique_lock hold(gate);  // the one thread blocks in its first job until released
