@@ -63,6 +63,8 @@ CgiRequestInfo make_request_info(const Request& request, const Target& target,
         info.ssl_cipher = request.tls->cipher;
         info.ssl_tls_sni = request.tls->sni;
     }
+    info.auth_type = request.auth_type;
+    info.remote_user = request.remote_user;
     return info;
 }
 

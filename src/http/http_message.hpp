@@ -52,6 +52,10 @@ struct Request {
     uint16_t local_port = 0;
     bool https = false;                  // arrived on a TLS listener
     std::optional<TlsSessionFacts> tls;  // what that connection negotiated
+    // Set by the access gate once the server itself authenticated the client (RFC 3875
+    // §4.1.1 AUTH_TYPE, §4.1.11 REMOTE_USER); "" otherwise.
+    std::string auth_type;
+    std::string remote_user;
 
     const std::string* header(std::string_view name) const { return find_header(headers, name); }
     bool is_head() const { return method == "HEAD"; }

@@ -9,6 +9,9 @@
 #include <cstring>
 #include <thread>
 
+#include "http/http_message.hpp"
+#include "security/access_rules.hpp"
+#include "security/auth_rules.hpp"
 #include "server/version.hpp"
 
 namespace cgihost {
@@ -18,6 +21,7 @@ void add_cgi_options(CLI::App& app, Config& c);
 void add_cgi_admission_options(CLI::App& app, Config& c);
 void add_privilege_options(CLI::App& app, Config& c);
 void add_tls_options(CLI::App& app, Config& c);
+void add_access_options(CLI::App& app, Config& c);
 std::string check_directory(const char* key, const std::string& path);
 
 // Adds every option. The long flag name is also the config-file key, so users can script
@@ -86,6 +90,7 @@ void add_options(CLI::App& app, Config& c) {
         ->check(CLI::Range(0u, 100000000u));
     add_tls_options(app, c);
     add_privilege_options(app, c);
+    add_access_options(app, c);
     app.add_option("--access-log", c.access_log, "Access log file (Combined format); - = stdout");
     app.add_option("--error-log", c.error_log, "Error log file; - = stderr");
     app.add_option("--log-level", c.log_level, "Error log level")
@@ -170,6 +175,47 @@ void add_privilege_options(CLI::App& app, Config& c) {
     app.add_option("--cgi-group", c.cgi_group, "The scripts' group; default the --cgi-user's own");
 }
 
+void add_access_options(CLI::App& app, Config& c) {
+    app.add_option("--allow", c.allow,
+                   "PREFIX=CIDR[,CIDR...]: only these client addresses (IPv4 or IPv6 ranges or "
+                   "addresses) may use URLs under PREFIX, others get 403; repeatable, the "
+                   "longest prefix wins");
+    app.add_option("--basic-auth", c.basic_auth,
+                   "PREFIX=HTPASSWD_FILE: URLs under PREFIX need a user and password from the "
+                   "file (bcrypt, SHA-256/512-crypt); repeatable, the longest prefix wins");
+    app.add_option("--basic-auth-realm", c.basic_auth_realm, "The realm named in 401 challenges");
+    app.add_option("--auth-max-failures", c.auth_max_failures,
+                   "Wrong passwords one client address may send within --auth-failure-window; "
+                   "then 429 until it ends. 0 = never block")
+        ->check(CLI::Range(0u, 1000000u));
+    app.add_option("--auth-failure-window", c.auth_failure_window,
+                   "Seconds over which a client's wrong passwords are counted")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--auth-max-delay", c.auth_max_delay,
+                   "Cap in seconds of the growing delay before a 401 for a wrong password "
+                   "(0, 0, 0.5, 1, 2 ...); 0 = no delay")
+        ->check(CLI::Range(0.0, 3600.0));
+    app.add_option("--auth-verify-queue", c.auth_verify_queue,
+                   "Passwords waiting to be checked; beyond it 503 with Retry-After")
+        ->check(CLI::Range(1u, 1000000u));
+}
+
+// The rules' syntax; the password files themselves are read by main, once, as root.
+std::string validate_access(const Config& c) {
+    for (const auto& text : c.allow) {
+        auto rule = parse_access_rule(text);
+        if (auto* error = std::get_if<std::string>(&rule)) return "--allow: " + *error;
+    }
+    for (const auto& text : c.basic_auth) {
+        auto area = parse_auth_area(text);
+        if (auto* error = std::get_if<std::string>(&area)) return "--basic-auth: " + *error;
+    }
+    for (char ch : c.basic_auth_realm) {
+        if (is_control_byte(ch)) return "--basic-auth-realm: control characters are not allowed";
+    }
+    return {};
+}
+
 std::string validate_cgi(const Config& c) {
     for (const auto& handler : c.cgi_handlers) {
         auto equals = handler.find('=');
@@ -252,6 +298,7 @@ std::string validate(Config& c) {
                "': " + std::strerror(errno);
     }
     if (auto error = validate_cgi(c); !error.empty()) return error;
+    if (auto error = validate_access(c); !error.empty()) return error;
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
     return {};
 }

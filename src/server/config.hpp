@@ -73,6 +73,18 @@ struct Config {
     std::string tls_ocsp_staple;          // "" = no stapling; else a DER OCSP response
     bool redirect_to_https = false;       // plain-HTTP requests get 308 to the https URL
     uint64_t hsts = 0;                    // Strict-Transport-Security max-age on TLS; 0 = none
+    // Access (security/): rules apply to URL-path prefixes, the longest covering prefix wins,
+    // matched on the decoded, normalised path on segment boundaries; static files and scripts
+    // alike. Address rules are checked first (403), then Basic authentication (401).
+    std::vector<std::string> allow;       // PREFIX=CIDR[,CIDR…]: only these clients (else 403)
+    std::vector<std::string> basic_auth;  // PREFIX=HTPASSWD_FILE: read at startup, as root
+    std::string basic_auth_realm = "cgihost";  // the realm browsers show in their login dialog
+    // Password guessing per client address (login_throttle): a growing delay before each 401
+    // (0, 0, 0.5 s, 1 s … up to auth-max-delay), then 429 for the rest of the window.
+    unsigned auth_max_failures = 10;   // wrong passwords per window; then 429. 0 = never block
+    double auth_failure_window = 600;  // seconds, from a client's first wrong password
+    double auth_max_delay = 4;         // seconds; 0 = no delay before a 401
+    unsigned auth_verify_queue = 128;  // passwords waiting for a verifier thread; more → 503
 
     // Privileges (see privileges.hpp). Names or numeric ids; "" = the default: started as
     // root, the server becomes www-data (else nobody) and scripts run as cgihost-cgi (else

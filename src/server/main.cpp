@@ -125,6 +125,14 @@ int run(int argc, char** argv) {
                                    .body_budget = cgihost::BodyMemoryBudget(config.max_body_memory),
                                    .privileges = std::get<cgihost::PrivilegePlan>(privileges)};
     if (context.privileges.switch_scripts) context.cgi.run_as = context.privileges.scripts;
+    // Password files are read now, as root, so that they may be readable by root alone.
+    auto access = cgihost::load_access_policy(
+        config, [&logger](const std::string& line) { logger.warn(line); });
+    if (auto* error = std::get_if<std::string>(&access)) {
+        (void)std::fprintf(stderr, "cgihost: error: %s\n", error->c_str());
+        return 2;
+    }
+    context.access = std::get<cgihost::AccessPolicy>(std::move(access));
     context.mime_types.load_file(config.mime_types);
     if (context.resolver.cgi_dir.empty()) {
         logger.warn("--cgi-dir '" + config.cgi_dir + "' does not exist; CGI requests will get 404");

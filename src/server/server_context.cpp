@@ -1,6 +1,7 @@
 #include "server/server_context.hpp"
 
 #include <filesystem>
+#include <thread>
 
 #include "server/version.hpp"
 
@@ -52,6 +53,36 @@ CgiAdmissionLimits make_cgi_admission_limits(const Config& config) {
     return {.max_running = config.cgi_max_processes,
             .max_per_client = config.cgi_max_per_client,
             .queue_capacity = config.cgi_queue};
+}
+
+LoginThrottleLimits make_login_throttle_limits(const Config& config) {
+    LoginThrottleLimits limits;
+    limits.max_failures = config.auth_max_failures;
+    limits.window = config.auth_failure_window;
+    limits.max_delay = config.auth_max_delay;
+    return limits;
+}
+
+std::variant<AccessPolicy, std::string> load_access_policy(
+    const Config& config, const std::function<void(const std::string&)>& warn) {
+    AccessPolicy policy;
+    policy.realm = config.basic_auth_realm;
+    for (const auto& text : config.allow) {
+        auto rule = parse_access_rule(text);
+        if (auto* error = std::get_if<std::string>(&rule)) return "--allow: " + *error;
+        policy.allow.push_back(std::get<AccessRule>(std::move(rule)));
+    }
+    auto areas = load_auth_areas(config.basic_auth, warn);
+    if (auto* error = std::get_if<std::string>(&areas)) return *error;
+    policy.auth_areas = std::get<std::vector<AuthArea>>(std::move(areas));
+    return policy;
+}
+
+unsigned password_verifier_threads() {
+    constexpr unsigned kCoresPerVerifier = 4;
+    constexpr unsigned kMaxVerifiers = 2;
+    const unsigned cores = std::thread::hardware_concurrency();
+    return std::clamp(cores / kCoresPerVerifier, 1u, kMaxVerifiers);
 }
 
 }  // namespace cgihost

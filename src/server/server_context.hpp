@@ -10,8 +10,13 @@
 #include "files/target_resolver.hpp"
 #include "http/request_intake.hpp"
 #include "http/request_validation.hpp"
+#include "security/access_rules.hpp"
+#include "security/auth_rules.hpp"
+#include "security/login_throttle.hpp"
+#include "security/password_verifier.hpp"
 #include "security/privileges.hpp"
 #include "security/tls_context.hpp"
+#include "security/verified_cache.hpp"
 #include "server/config.hpp"
 #include "server/log.hpp"
 
@@ -33,6 +38,23 @@ struct CgiSettings {
 CgiSettings make_cgi_settings(const Config& config);
 IntakeSettings make_intake_settings(const Config& config);
 CgiAdmissionLimits make_cgi_admission_limits(const Config& config);
+LoginThrottleLimits make_login_throttle_limits(const Config& config);
+
+// Who may use which part of the site (--allow, --basic-auth), read once at startup.
+struct AccessPolicy {
+    std::vector<AccessRule> allow;
+    std::vector<AuthArea> auth_areas;  // each with its htpasswd file's users
+    std::string realm;
+};
+
+// Parses the rules and reads every htpasswd file (as root, before the privilege drop).
+// `warn` gets a line per refused entry. Returns the policy or a startup error.
+std::variant<AccessPolicy, std::string> load_access_policy(
+    const Config& config, const std::function<void(const std::string&)>& warn);
+
+// How many threads check passwords: one, or two where there are cores to spare. bcrypt is
+// meant to be slow; more threads would only let guesses take CPU from the event loops.
+unsigned password_verifier_threads();
 
 struct ServerContext {
     const Config& config;
@@ -54,6 +76,13 @@ struct ServerContext {
     // --redirect-to-https. nullptr / 0 without --listen-tls.
     const TlsContextStore* tls = nullptr;
     uint16_t https_port = 0;
+    AccessPolicy access{};
+    // Basic authentication's shared state, each behind its own lock: the verifier threads,
+    // the memory of recent successes, and the failures per client.
+    mutable PasswordVerifier password_verifier{password_verifier_threads(),
+                                               config.auth_verify_queue};
+    mutable VerifiedCache verified_cache{VerifiedCacheLimits{}};
+    mutable LoginThrottle login_throttle{make_login_throttle_limits(config)};
 };
 
 }  // namespace cgihost

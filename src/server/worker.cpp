@@ -57,6 +57,7 @@ Worker::~Worker() {
     // Sessions go first (killing and reaping their scripts), then evhttp frees the
     // connections, whose close callbacks must find no session to notify.
     sessions_.clear();
+    gate_.reset();  // its parked requests are evhttp's, freed with their connections
     connections_.clear();
     http_.reset();
     https_.reset();
@@ -92,6 +93,8 @@ std::string Worker::init(std::vector<ListeningSocket> listeners) {
     drain_timer_.reset(event_new(base_.get(), -1, EV_PERSIST, &Worker::on_drain_tick, this));
     sessions_finished_event_.reset(
         event_new(base_.get(), -1, 0, &Worker::on_sessions_finished, this));
+    gate_ = std::make_unique<AccessGate>(*this, context_);
+    gate_->init();
     return {};
 }
 
@@ -201,6 +204,7 @@ void Worker::on_connection_close(evhttp_connection* connection, void* self) {
     if (it->second.intake != nullptr) it->second.intake->detach();
     worker->connections_.erase(it);
     worker->update_listening();
+    if (worker->gate_) worker->gate_->forget(connection);
     if (session != nullptr) session->on_connection_closed();
 }
 
@@ -340,6 +344,7 @@ void Worker::respond(evhttp_request* req, const Request& request, Response&& res
 void Worker::log_access(const Request& request, int code, uint64_t bytes) {
     AccessRecord record;
     record.remote_addr = request.remote_addr;
+    record.remote_user = request.remote_user;
     record.time = time(nullptr);
     record.request_line = request.method + " " + request.target + " " + request.protocol();
     record.status = code;
@@ -385,6 +390,10 @@ void Worker::redirect_locally(evhttp_request* req, Request request, int hops) {
 }
 
 void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
+    gate_->check(req, std::move(request), redirect_hops, std::move(body));
+}
+
+void Worker::admitted(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
     Target target = resolve_target(context_.resolver, request.path);
     if (target.kind != TargetKind::cgi_script) {
         Response response =

@@ -15,6 +15,7 @@
 #include "http/http_message.hpp"
 #include "http/received_body.hpp"
 #include "http/request_intake.hpp"
+#include "server/access_gate.hpp"
 #include "server/server_context.hpp"
 #include "util/event_ptr.hpp"
 #include "util/unique_fd.hpp"
@@ -27,7 +28,7 @@ struct ListeningSocket {
     bool tls = false;
 };
 
-class Worker : public CgiSessionHost {
+class Worker : public CgiSessionHost, public AccessGateHost {
   public:
     explicit Worker(const ServerContext& context);
     ~Worker() override;
@@ -50,6 +51,10 @@ class Worker : public CgiSessionHost {
     void log_access(const Request& request, int status, uint64_t bytes) override;
     void redirect_locally(evhttp_request* req, Request request, int hops) override;
     void session_finished(CgiSession* session) override;
+
+    // AccessGateHost
+    void admitted(evhttp_request* req, Request request, int redirect_hops,
+                  ReceivedBody body) override;
 
   private:
     // What the worker knows of one client connection, from its opening to its close callback.
@@ -85,6 +90,7 @@ class Worker : public CgiSessionHost {
     bool at_capacity() const { return connections_.size() + unadopted_.size() >= connection_cap_; }
     void handle(evhttp_request* req);
     void track_request(evhttp_request* req);
+    // Every request, local redirects included, passes the access gate first.
     void dispatch(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body);
     size_t in_flight() const;
 
@@ -102,6 +108,7 @@ class Worker : public CgiSessionHost {
     // because evhttp then skips the completion callback.
     std::unordered_map<evhttp_connection*, ConnectionState> connections_;
     std::unordered_map<CgiSession*, std::unique_ptr<CgiSession>> sessions_;
+    std::unique_ptr<AccessGate> gate_;  // --allow and --basic-auth; made by init()
     std::vector<CgiSession*> finished_sessions_;
     EventPtr sessions_finished_event_;
     // Connections evhttp accepted in this loop iteration, each with a reference we hold

@@ -352,6 +352,13 @@ TEST_F(ParseConfig, HelpListsEveryOptionWithItsDefaultAndExitsZero) {
         {"--tls-ocsp-staple", ""},
         {"--redirect-to-https", "=0"},
         {"--hsts", "=0"},
+        {"--allow", ""},
+        {"--basic-auth", ""},
+        {"--basic-auth-realm", "=cgihost"},
+        {"--auth-max-failures", "=10"},
+        {"--auth-failure-window", "=600"},
+        {"--auth-max-delay", "=4"},
+        {"--auth-verify-queue", "=128"},
         {"--config", ""},
         {"--version", ""},
         {"--help", ""},
@@ -423,6 +430,33 @@ TEST_F(ParseConfig, ValueOfTheWrongTypeInTheConfigFileIsAnError) {
     std::string file =
         dir_.write_file("bad.toml", "docroot = \"" + docroot_ + "\"\nmax-body-size = \"lots\"\n");
     expect_error_naming(parse({"--config", file}), "max-body-size");
+}
+
+TEST_F(ParseConfig, ReadsRepeatedAccessRulesFromFlagsAndTheConfigFile) {
+    dir_.write_file("c.toml",
+                    "allow = [\"/a=10.0.0.0/8\", \"/b=::1\"]\n"
+                    "basic-auth = [\"/c=/etc/c.htpasswd\"]\nbasic-auth-realm = \"R\"\n");
+    Config c =
+        expect_config(parse({"--docroot", docroot_, "--config", dir_.file("c.toml"), "--basic-auth",
+                             "/d=/etc/d.htpasswd", "--basic-auth", "/e=/etc/e.htpasswd"}));
+    EXPECT_EQ(c.allow, (std::vector<std::string>{"/a=10.0.0.0/8", "/b=::1"}));
+    EXPECT_EQ(c.basic_auth, (std::vector<std::string>{"/d=/etc/d.htpasswd", "/e=/etc/e.htpasswd"}));
+    EXPECT_EQ(c.basic_auth_realm, "R");
+}
+
+TEST_F(ParseConfig, MalformedAccessRulesAreErrorsNamingTheirOption) {
+    for (const char* bad : {"/x=10.0.0.0/33", "/x", "x=10.0.0.0/8", "/x=1.2.3.4,", "/../x=::1"}) {
+        SCOPED_TRACE(bad);
+        expect_error_naming(parse({"--docroot", docroot_, "--allow", bad}), "--allow");
+    }
+    for (const char* bad : {"/x", "/x=", "x=/f", "/../x=/f"}) {
+        SCOPED_TRACE(bad);
+        expect_error_naming(parse({"--docroot", docroot_, "--basic-auth", bad}), "--basic-auth");
+    }
+    expect_error_naming(parse({"--docroot", docroot_, "--basic-auth-realm", "a\nb"}),
+                        "--basic-auth-realm");
+    expect_error_naming(parse({"--docroot", docroot_, "--auth-max-delay", "-1"}),
+                        "--auth-max-delay");
 }
 
 TEST_F(ParseConfig, MalformedListenAddressIsAnErrorNamingListen) {
