@@ -304,6 +304,27 @@ TEST_F(ParseConfig, ReadsTheHttpsKeysFromAConfigFile) {
     EXPECT_EQ(c.hsts, 600u);
 }
 
+// The configs shipped in conf/ must parse as they are, with only the directories, which do
+// not exist on a test machine, given on the command line (flags override the file).
+TEST_F(ParseConfig, AcceptsTheShippedConfigFiles) {
+    const char* root = std::getenv("CGIHOST_SOURCE_ROOT");
+    ASSERT_NE(root, nullptr) << "run with meson test, which sets CGIHOST_SOURCE_ROOT";
+    const std::vector<std::string> directories{"--docroot", docroot_, "--cgi-dir", docroot_};
+    for (const char* name : {"cgihost.conf", "cgihost-public.conf.example"}) {
+        std::vector<std::string> args{"--config", std::string(root) + "/conf/" + name};
+        args.insert(args.end(), directories.begin(), directories.end());
+        expect_config(parse(args));
+    }
+    std::vector<std::string> args{"--config",
+                                  std::string(root) + "/conf/cgihost-public.conf.example"};
+    args.insert(args.end(), directories.begin(), directories.end());
+    Config c = expect_config(parse(args));
+    EXPECT_EQ(c.listen_tls_addresses.size(), 2u);
+    EXPECT_TRUE(c.redirect_to_https);
+    EXPECT_EQ(c.basic_auth.size(), 2u);
+    EXPECT_EQ(c.allow.size(), 1u);
+}
+
 TEST_F(ParseConfig, RefusesHttpsOptionsThatCannotWorkTogether) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {{"--listen-tls", "127.0.0.1:0"}, "--listen-tls"},
