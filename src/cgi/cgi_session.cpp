@@ -128,8 +128,13 @@ void CgiSession::start() {
         case CgiAdmission::Decision::queued:
             return wait_for_slot();
         case CgiAdmission::Decision::client_over_cap:
+            context_.logger.info(describe_waiter() +
+                                 ": its client has cgi-max-per-client scripts running or "
+                                 "queued; 503");
             return refuse_for_now("Too many scripts of yours are running; try again shortly.");
         case CgiAdmission::Decision::queue_full:
+            context_.logger.warn(describe_waiter() +
+                                 ": every script slot and queue place is taken; 503");
             return refuse_for_now("Too many scripts are running; try again shortly.");
     }
 }
