@@ -11,7 +11,7 @@
 // installs Chromium and tests/e2e/node_modules; no browser is ever downloaded. A browser that
 // cannot start fails every test: this suite is never skipped.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
@@ -46,11 +46,33 @@ const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
 
 // ---- The server -----------------------------------------------------------------------------
 
+// A self-signed certificate for 127.0.0.1 made with the openssl command (the browser is told to
+// accept it: it is the server's TLS that is under test here, not the browser's trust store).
+async function makeCertificate(workDir) {
+    const cert = join(workDir, "cert.pem");
+    const key = join(workDir, "key.pem");
+    const result = spawnSync("openssl", [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        "-keyout", key, "-out", cert,
+    ], { encoding: "utf8" });
+    if (result.status !== 0) {
+        throw new Error(`openssl could not make a certificate: ${result.stderr || result.error}`);
+    }
+    await chmod(key, 0o600);
+    return { cert, key };
+}
+
 // Starts cgihost on a free port and resolves with { child, baseUrl } once it prints the
-// address it bound; rejects if it exits or stays silent first.
-function startServer(workDir, dataDir) {
+// address it bound for `scheme` ("http", or "https" with `tls` = { cert, key }); rejects if it
+// exits or stays silent first.
+function startServer(workDir, dataDir, scheme, tls) {
+    const listen = scheme === "https"
+        ? ["--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0",
+           "--tls-cert", tls.cert, "--tls-key", tls.key]
+        : ["--listen", "127.0.0.1:0"];
     const args = [
-        "--listen", "127.0.0.1:0",
+        ...listen,
         "--docroot", requiredEnv("CGIHOST_WWW_DIR"),
         "--cgi-dir", requiredEnv("CGIHOST_SAMPLES_DIR"),
         "--cgi-env-set", `CGIHOST_DATA_DIR=${dataDir}`,
@@ -75,8 +97,8 @@ function startServer(workDir, dataDir) {
             fail(new Error(`cgihost exited at startup (${code ?? signal})`)));
         // Keep reading stdout to its end, so the server can never block on a full pipe.
         createInterface({ input: child.stdout }).on("line", (line) => {
-            const match = /^cgihost: listening on (http:\/\/127\.0\.0\.1:\d+)\/$/.exec(line);
-            if (match) {
+            const match = /^cgihost: listening on ((https?):\/\/127\.0\.0\.1:\d+)\/$/.exec(line);
+            if (match && match[2] === scheme) {
                 clearTimeout(timer);
                 resolveStart({ child, baseUrl: match[1] });
             }
@@ -96,7 +118,9 @@ async function stopServer(child) {
 
 // ---- The suite ------------------------------------------------------------------------------
 
-describe("cgihost in Chromium", { concurrency: 1 }, () => {
+// Every scenario runs twice: over plain HTTP and over HTTPS (its own server and browser each).
+for (const scheme of ["http", "https"]) describe(`cgihost in Chromium over ${scheme}`,
+                                                 { concurrency: 1 }, () => {
     let workDir;
     let server;
     let browser;
@@ -118,7 +142,8 @@ describe("cgihost in Chromium", { concurrency: 1 }, () => {
             // write their data.
             await chmod(workDir, 0o755);
             await chmod(dataDir, 0o1777);
-            server = await startServer(workDir, dataDir);
+            const tls = scheme === "https" ? await makeCertificate(workDir) : undefined;
+            server = await startServer(workDir, dataDir, scheme, tls);
             baseUrl = server.baseUrl;
             // Should this process die before `after` runs, the server still goes with it.
             process.on("exit", () => server.child.kill("SIGKILL"));
@@ -144,7 +169,8 @@ describe("cgihost in Chromium", { concurrency: 1 }, () => {
             try {
                 await body(page, context);
             } catch (error) {
-                const file = join(outDir, `failed-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+                const file = join(outDir,
+                                  `failed-${scheme}-${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
                 await page.screenshot({ path: file, fullPage: true }).catch(() => {});
                 console.log(`# screenshot of the failure: ${file}`);
                 throw error;
@@ -155,13 +181,14 @@ describe("cgihost in Chromium", { concurrency: 1 }, () => {
     }
 
     async function newContext() {
-        const context = await browser.newContext({ baseURL: baseUrl, acceptDownloads: true });
+        const context = await browser.newContext(
+            { baseURL: baseUrl, acceptDownloads: true, ignoreHTTPSErrors: scheme === "https" });
         context.setDefaultTimeout(STEP_TIMEOUT_MS);
         return context;
     }
 
     async function screenshot(page, name) {
-        const file = join(outDir, name);
+        const file = join(outDir, `${scheme}-${name}`);
         await page.screenshot({ path: file, fullPage: true });
         console.log(`# screenshot: ${file}`);
         return file;
@@ -173,6 +200,11 @@ describe("cgihost in Chromium", { concurrency: 1 }, () => {
         const logoResponse = page.waitForResponse((r) => r.url() === `${baseUrl}/logo.svg`);
         const response = await page.goto("/");
         assert.equal(response.status(), 200);
+        if (scheme === "https") {
+            const tls = await response.securityDetails();
+            assert.match(tls?.protocol ?? "", /^TLS 1\.[23]$/, "the page came over TLS 1.2 or 1.3");
+            console.log(`# ${tls.protocol}, certificate for ${tls.subjectName}`);
+        }
         assert.equal(await page.title(), "cgihost");
         const logo = await logoResponse;
         assert.equal(logo.status(), 200);
