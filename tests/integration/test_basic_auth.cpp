@@ -440,6 +440,7 @@ TEST_F(BasicAuth, AnswersExpectContinueWithoutCredentialsWith401InsteadOf100) {
 TEST_F(BasicAuth, RefusesALargeBodyWithoutCredentialsBeforeStoringAnyOfIt) {
     const std::filesystem::path spool = site_ / "spool";
     std::filesystem::create_directories(spool);
+    std::filesystem::permissions(spool, std::filesystem::perms::all);  // for the dropped user
     start({"--basic-auth", "/cgi-bin=" + site_.file("users.htpasswd"), "--body-spool-dir",
            spool.string()});
     // Without its spool directory, a body the server began to store would get 500: the 401
