@@ -437,12 +437,15 @@ Request RequestIntake::describe_request() const {
     return request;
 }
 
-// The request as the check before its body sees it. Only an origin-form target (RFC 9112
-// §3.2.1) gets a path; any other keeps it empty, and is decided once evhttp has parsed it.
+// The request as the check before its body sees it: what describe_request says, with the
+// header fields, whether it came over TLS, and the path and query. Only an origin-form
+// target (RFC 9112 §3.2.1) gets a path; any other keeps it empty, and is decided once evhttp
+// has parsed it.
 Request RequestIntake::describe_head() const {
     Request request = describe_request();
     const RequestHead& head = framer_.head();
     request.headers = head.fields;
+    request.https = transport_->is_tls();
     if (head.target.starts_with('/')) {
         const size_t end = head.target.find_first_of("?#");
         request.path = head.target.substr(0, end);

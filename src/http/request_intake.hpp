@@ -47,7 +47,8 @@ class RequestIntake {
     using AccessLogger = std::function<void(const Request&, int status, uint64_t bytes)>;
     // Called with a request whose head declares a body, before any of the body is received
     // (or 100 Continue sent): the response that refuses it, or nullopt to receive the body.
-    // The request has its method, target, path, query, header fields and client address.
+    // The request has its method, version, target, path, query, header fields, client
+    // address and `https`; nothing else.
     using BodyCheck = std::function<std::optional<Response>(const Request&)>;
     struct Services {
         const IntakeSettings& settings;

@@ -246,7 +246,12 @@ bufferevent* Worker::make_connection(event_base* base,
 RequestIntake::BodyCheck Worker::check_before_body() const {
     const AccessPolicy& policy = context_.access;
     if (policy.allow.empty() && policy.auth_areas.empty()) return {};
-    return [&context = context_](const Request& request) {
+    return [&context = context_](const Request& request) -> std::optional<Response> {
+        // What on_request answers before the gate keeps its precedence, so such a request is
+        // still decided after its body: a malformed one's 400, and the redirect to HTTPS (a
+        // 401 in the clear would invite the password in the clear).
+        if (validate_request(request, context.limits)) return std::nullopt;
+        if (!request.https && context.config.redirect_to_https) return std::nullopt;
         return decide_access(context, request).refusal;
     };
 }

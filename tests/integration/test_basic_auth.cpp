@@ -462,6 +462,15 @@ TEST_F(BasicAuth, RefusesALargeBodyWithoutCredentialsBeforeStoringAnyOfIt) {
     EXPECT_TRUE(error_log_contains("cannot make a temporary file"));
 }
 
+TEST_F(BasicAuth, AMalformedUploadIsStillRefusedAsMalformedRatherThanChallenged) {
+    start_protected();
+    HttpConnection connection(port());
+    connection.send_raw("POST /private/upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400);  // no Host header, which on_request checks first
+}
+
 TEST_F(BasicAuth, AnUploadWithCredentialsGets100ContinueAndReachesTheScript) {
     start({"--basic-auth", "/cgi-bin=" + site_.file("users.htpasswd")});
     auto [name, value] = basic_auth("alice", "wonderland");
