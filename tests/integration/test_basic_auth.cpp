@@ -462,6 +462,24 @@ TEST_F(BasicAuth, RefusesALargeBodyWithoutCredentialsBeforeStoringAnyOfIt) {
     EXPECT_TRUE(error_log_contains("cannot make a temporary file"));
 }
 
+TEST_F(BasicAuth, AnswersExpectContinueFromAThrottledClientWith429InsteadOf100) {
+    start_protected({"--auth-max-failures", "2", "--auth-max-delay", "0.1"});
+    for (int i = 0; i < 2; ++i) {
+        auto response =
+            get("/private/secret.html", {basic_auth("alice", "guess" + std::to_string(i))});
+        ASSERT_TRUE(response);
+        ASSERT_EQ(response->status, 401) << i;
+    }
+    auto [name, value] = basic_auth("alice", "wonderland");
+    HttpConnection connection(port());
+    connection.send_raw(upload_head("/private/upload", 1024 * 1024,
+                                    "Expect: 100-continue\r\n" + name + ": " + value + "\r\n"));
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 429) << "a 100 Continue came first?";
+    EXPECT_GT(std::stoi(response->header("Retry-After")), 0);
+}
+
 TEST_F(BasicAuth, AMalformedUploadIsStillRefusedAsMalformedRatherThanChallenged) {
     start_protected();
     HttpConnection connection(port());
