@@ -266,6 +266,7 @@ bool RequestFramer::field_line(std::string_view line) {
         (equals_ignore_case(value, "100-continue") ? expects_continue_ : expects_other_) = true;
     } else {
         head_.text.append(line).append("\r\n");
+        head_.fields.emplace_back(name, value);
     }
     return true;
 }

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "http/http_message.hpp"
+
 namespace cgihost {
 
 struct FramingLimits {
@@ -30,6 +32,7 @@ struct RequestHead {
     // The head as evhttp is to see it: the request line and the fields, less Content-Length,
     // Transfer-Encoding and Expect (the framer owns the body), ending with the empty line.
     std::string text;
+    HeaderList fields;  // the fields of `text`, for deciding on a request before its body
     BodyFraming framing = BodyFraming::none;
     bool declares_body = false;    // it had Content-Length (even 0) or Transfer-Encoding
     uint64_t content_length = 0;   // with BodyFraming::length

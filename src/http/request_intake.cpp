@@ -199,6 +199,7 @@ bool RequestIntake::begin_body(const evbuffer* src) {
     body_ = {};
     body_.present = head.declares_body;
     if (head.framing == BodyFraming::none) return true;
+    if (is_refused_before_body()) return false;
     // The in-memory share is reserved before a byte is read; beyond the threshold the body
     // goes to a file and the share is given back.
     const uint64_t share = head.framing == BodyFraming::length
@@ -222,6 +223,16 @@ bool RequestIntake::begin_body(const evbuffer* src) {
     if (head.expect_continue && evbuffer_get_length(src) == 0) send_raw(kContinue, false);
     deadline_.start_body(monotonic_seconds());
     arm_deadline();
+    return true;
+}
+
+// The server's check of the head, before a byte of the body is stored or 100 Continue sent
+// (RFC 9110 §10.1.1: a server may answer with a final status instead of 100).
+bool RequestIntake::is_refused_before_body() {
+    if (!services_.check_before_body) return false;
+    std::optional<Response> refusal = services_.check_before_body(describe_head());
+    if (!refusal) return false;
+    refuse(std::move(*refusal), "the access rules refuse it before its body");
     return true;
 }
 
@@ -291,14 +302,18 @@ void RequestIntake::deliver(evbuffer* dst) {
 }
 
 void RequestIntake::refuse(int code, const std::string& reason) {
-    Response response = code == status::service_unavailable ? make_retry_later_response(reason)
-                                                            : make_error_response(code, reason);
+    refuse(code == status::service_unavailable ? make_retry_later_response(reason)
+                                               : make_error_response(code, reason),
+           reason);
+}
+
+void RequestIntake::refuse(Response response, const std::string& reason) {
     const Request request = describe_request();
     send_raw(format_refusal(response, framer_.head().version_minor), true);
     services_.logger.info("refused a request from " + request.remote_addr + ":" +
                           std::to_string(request.remote_port) + ": " + reason + " (" +
-                          std::to_string(code) + ")");
-    services_.log_access(request, code, response.body.size());
+                          std::to_string(response.status) + ")");
+    services_.log_access(request, response.status, response.body.size());
     mode_ = Mode::lingering;
     body_ = {};  // its memory share and its file go now
     deadline_.finish();
@@ -418,6 +433,26 @@ Request RequestIntake::describe_request() const {
         char* address = nullptr;
         evhttp_connection_get_peer(connection_, &address, &request.remote_port);
         request.remote_addr = address != nullptr ? address : "-";
+    }
+    return request;
+}
+
+// The request as the check before its body sees it: what describe_request says, with the
+// header fields, whether it came over TLS, and the path and query. Only an origin-form
+// target (RFC 9112 §3.2.1) gets a path; any other keeps it empty, and is decided once evhttp
+// has parsed it.
+Request RequestIntake::describe_head() const {
+    Request request = describe_request();
+    const RequestHead& head = framer_.head();
+    request.headers = head.fields;
+    request.https = transport_->is_tls();
+    if (head.target.starts_with('/')) {
+        const size_t end = head.target.find_first_of("?#");
+        request.path = head.target.substr(0, end);
+        if (end != std::string::npos && head.target[end] == '?') {
+            request.has_query = true;
+            request.query = head.target.substr(end + 1, head.target.find('#', end) - end - 1);
+        }
     }
     return request;
 }

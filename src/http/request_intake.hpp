@@ -6,6 +6,8 @@
 //   temporary file beyond it, against the server-wide BodyMemoryBudget;
 // - while a request is being answered, the next (pipelined) bytes wait in a small socket
 //   buffer and the socket is not read beyond it;
+// - before a body is received, the server's check of the head may refuse the request (the
+//   access rules: 403, 401, 429), so that a client that may not send it is not let send it;
 // - the RequestDeadline drops clients that send too slowly (408);
 // - a refused request (400, 413, 417, 501, 503…) is answered here, then the rest of what the
 //   client sends is read and discarded for a while (a lingering close), so that a client
@@ -43,11 +45,17 @@ struct IntakeSettings {
 class RequestIntake {
   public:
     using AccessLogger = std::function<void(const Request&, int status, uint64_t bytes)>;
+    // Called with a request whose head declares a body, before any of the body is received
+    // (or 100 Continue sent): the response that refuses it, or nullopt to receive the body.
+    // The request has its method, version, target, path, query, header fields, client
+    // address and `https`; nothing else.
+    using BodyCheck = std::function<std::optional<Response>(const Request&)>;
     struct Services {
         const IntakeSettings& settings;
         BodyMemoryBudget& budget;
         Logger& logger;
         AccessLogger log_access;
+        BodyCheck check_before_body;  // empty: every body is received
     };
 
     // Makes the filter evhttp is to use over the transport's bufferevent; the filter owns the
@@ -93,15 +101,18 @@ class RequestIntake {
     bool take_step(evbuffer* src, evbuffer* dst, RequestFramer::Step step);
     bool read_more_body(evbuffer* src);
     bool begin_body(const evbuffer* src);
+    bool is_refused_before_body();
     bool store_body(evbuffer* src, size_t length);
     bool start_spool();
     bool write_to_spool(evbuffer* from, size_t length);
     void deliver(evbuffer* dst);
     void refuse(int status, const std::string& reason);
+    void refuse(Response response, const std::string& reason);
     void send_raw(std::string_view bytes, bool then_shut_down);
     void arm_deadline();
     void drop_late_client();
     Request describe_request() const;
+    Request describe_head() const;
     int socket_fd() const;
 
     event_base* base_;

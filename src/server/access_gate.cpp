@@ -46,7 +46,42 @@ Response make_too_many_failures_response(double wait_seconds) {
     return response;
 }
 
+Response make_challenge_response(const std::string& realm) {
+    Response response =
+        make_error_response(status::unauthorized, "This page needs a user name and password.");
+    response.add_header("WWW-Authenticate", make_basic_challenge(realm));
+    return response;
+}
+
 }  // namespace
+
+AccessDecision decide_access(const ServerContext& context, const Request& request) {
+    const AccessPolicy& policy = context.access;
+    AccessDecision decision;
+    if (policy.allow.empty() && policy.auth_areas.empty()) return decision;
+    // A path that does not normalise is refused by resolve_target (400) before any file.
+    auto path = normalize_url_path(request.path);
+    if (!path) return decision;
+    if (!is_address_allowed(policy.allow, *path, request.remote_addr)) {
+        decision.refusal = make_error_response(status::forbidden);
+        return decision;
+    }
+    const AuthArea* area = find_auth_area(policy.auth_areas, *path);
+    if (area == nullptr) return decision;
+    auto credentials = credentials_of(request);
+    if (!credentials) {
+        decision.refusal = make_challenge_response(policy.realm);
+        return decision;
+    }
+    const std::string client = throttle_key(request.remote_addr);
+    if (auto wait_for = context.login_throttle.blocked_for(client, monotonic_seconds())) {
+        decision.refusal = make_too_many_failures_response(*wait_for);
+        return decision;
+    }
+    decision.area = area;
+    decision.credentials = std::move(*credentials);
+    return decision;
+}
 
 // One request whose password a verifier thread is checking, or whose 401 waits out the
 // login throttle's delay. It holds the request until then; its connection may go first.
@@ -98,44 +133,32 @@ void AccessGate::init() {
 }
 
 void AccessGate::check(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
-    const AccessPolicy& policy = context_.access;
-    if (policy.allow.empty() && policy.auth_areas.empty()) {
+    AccessDecision decision = decide_access(context_, request);
+    if (decision.refusal) return host_.respond(req, request, std::move(*decision.refusal));
+    if (decision.area == nullptr) {
         return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
     }
-    // A path that does not normalise is refused by resolve_target (400) before any file.
-    auto path = normalize_url_path(request.path);
-    if (!path) return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
-    if (!is_address_allowed(policy.allow, *path, request.remote_addr)) {
-        return host_.respond(req, request, make_error_response(status::forbidden));
-    }
-    const AuthArea* area = find_auth_area(policy.auth_areas, *path);
-    if (area == nullptr) {
-        return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
-    }
-    authenticate(req, std::move(request), redirect_hops, std::move(body), *area);
+    authenticate(req, std::move(request), redirect_hops, std::move(body), *decision.area,
+                 std::move(decision.credentials));
 }
 
 void AccessGate::authenticate(evhttp_request* req, Request request, int redirect_hops,
-                              ReceivedBody body, const AuthArea& area) {
-    auto credentials = credentials_of(request);
-    if (!credentials) return challenge(req, request);
+                              ReceivedBody body, const AuthArea& area,
+                              BasicCredentials credentials) {
     const std::string client = throttle_key(request.remote_addr);
     const double now = monotonic_seconds();
-    if (auto wait_for = context_.login_throttle.blocked_for(client, now)) {
-        return host_.respond(req, request, make_too_many_failures_response(*wait_for));
-    }
     const auto& users = area.users.users;
-    auto user = users.find(credentials->user);
+    auto user = users.find(credentials.user);
     if (user != users.end() && context_.verified_cache.contains(
-                                   credentials->user, credentials->password, user->second, now)) {
+                                   credentials.user, credentials.password, user->second, now)) {
         request.auth_type = "Basic";
-        request.remote_user = credentials->user;
+        request.remote_user = credentials.user;
         return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
     }
     Waiting& waiting = park(req, std::move(request), redirect_hops, std::move(body));
     waiting.prefix = area.prefix;
-    waiting.user = std::move(credentials->user);
-    waiting.password = std::move(credentials->password);
+    waiting.user = std::move(credentials.user);
+    waiting.password = std::move(credentials.password);
     waiting.client = client;
     if (user == users.end()) {
         if (users.empty()) return refuse_after_delay(take(waiting.id));
@@ -288,10 +311,7 @@ void AccessGate::on_client_closed(evutil_socket_t, short, void* raw) {
 }
 
 void AccessGate::challenge(evhttp_request* req, const Request& request) {
-    Response response =
-        make_error_response(status::unauthorized, "This page needs a user name and password.");
-    response.add_header("WWW-Authenticate", make_basic_challenge(context_.access.realm));
-    host_.respond(req, request, std::move(response));
+    host_.respond(req, request, make_challenge_response(context_.access.realm));
 }
 
 }  // namespace cgihost

@@ -7,26 +7,39 @@
 // the request with its connection was freed) is dropped, so no late verdict touches freed
 // memory. A wrong password's 401 may also wait here, for the login throttle's delay.
 //
-// TODO(body before the gate): the intake receives a request's body (and answers
-// `Expect: 100-continue`) before the request reaches us, so a client without credentials may
-// still send up to max-body-size to a protected URL before its 401. Deciding at head time
-// needs a hook in RequestIntake.
+// What needs no password check (the address rules, a missing or malformed Authorization
+// header, the login throttle) is decided by decide_access, which the intake also consults
+// from a request's head, so that such a request is refused before its body is received.
 #pragma once
 
 #include <event2/http.h>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include "http/http_message.hpp"
 #include "http/received_body.hpp"
+#include "security/basic_credentials.hpp"
 #include "security/password_verifier.hpp"
 #include "server/server_context.hpp"
 #include "util/event_ptr.hpp"
 
 namespace cgihost {
+
+// What the gate decides about a request without verifying a password.
+struct AccessDecision {
+    std::optional<Response> refusal;  // 403, 401 or 429: the answer, whatever the body
+    const AuthArea* area = nullptr;   // else the area whose password is to be checked, if any
+    BasicCredentials credentials;     // with `area`: the credentials to check
+};
+
+// Pure but for reading the login throttle: the address rules (403), then for a path in an
+// auth area the Authorization header (401 without one that parses as Basic) and the throttle
+// (429 while the client is blocked). Neither refused nor in an area means admitted.
+AccessDecision decide_access(const ServerContext& context, const Request& request);
 
 class AccessGateHost {
   public:
@@ -65,7 +78,7 @@ class AccessGate {
     struct Mailbox;
 
     void authenticate(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body,
-                      const AuthArea& area);
+                      const AuthArea& area, BasicCredentials credentials);
     Waiting& park(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body);
     void start_verification(Waiting& waiting);
     std::unique_ptr<Waiting> take(uint64_t id);

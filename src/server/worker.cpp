@@ -225,7 +225,8 @@ bufferevent* Worker::make_connection(event_base* base,
     RequestIntake::Services services{context_.intake, context_.body_budget, context_.logger,
                                      [this](const Request& request, int code, uint64_t bytes) {
                                          log_access(request, code, bytes);
-                                     }};
+                                     },
+                                     check_before_body()};
     // evhttp sets the descriptor and its callbacks on what we return.
     bufferevent* bev =
         RequestIntake::create(base, std::move(transport), std::move(services), &intake);
@@ -238,6 +239,21 @@ bufferevent* Worker::make_connection(event_base* base,
     event_active(adopt_event_.get(), EV_READ, 0);
     update_listening();
     return bev;
+}
+
+// What the access gate can refuse from a request's head alone, it refuses before the body
+// arrives: a client that may not send a body to a URL is not let send it there.
+RequestIntake::BodyCheck Worker::check_before_body() const {
+    const AccessPolicy& policy = context_.access;
+    if (policy.allow.empty() && policy.auth_areas.empty()) return {};
+    return [&context = context_](const Request& request) -> std::optional<Response> {
+        // What on_request answers before the gate keeps its precedence, so such a request is
+        // still decided after its body: a malformed one's 400, and the redirect to HTTPS (a
+        // 401 in the clear would invite the password in the clear).
+        if (validate_request(request, context.limits)) return std::nullopt;
+        if (!request.https && context.config.redirect_to_https) return std::nullopt;
+        return decide_access(context, request).refusal;
+    };
 }
 
 void Worker::on_adopt_connections(evutil_socket_t, short, void* self) {

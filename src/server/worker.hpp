@@ -70,6 +70,7 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     static bufferevent* on_new_connection(event_base* base, void* self);
     static bufferevent* on_new_tls_connection(event_base* base, void* self);
     bufferevent* make_connection(event_base* base, std::unique_ptr<ConnectionTransport> transport);
+    RequestIntake::BodyCheck check_before_body() const;
     using NewConnectionCallback = bufferevent* (*)(event_base*, void*);
     void configure(evhttp* http, NewConnectionCallback new_connection);
     bool refuse_nph_over_tls(evhttp_request* req, const Request& request, const Target& target);

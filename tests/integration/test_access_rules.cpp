@@ -104,5 +104,17 @@ TEST_F(AccessRules, MatchIpv6ClientsOnIpv6Loopback) {
     EXPECT_EQ(page->status, 403);
 }
 
+TEST_F(AccessRules, AnswersExpectContinueFromADeniedClientWith403InsteadOf100) {
+    start({"--allow", "/private=10.0.0.0/8", "--max-body-size", "128MiB"});
+    HttpConnection connection(port());
+    connection.send_raw(
+        "POST /private/upload HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+        "Content-Length: 104857600\r\n\r\n");
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 403) << "a 100 Continue came first?";
+    EXPECT_TRUE(connection.wait_closed());
+}
+
 }  // namespace
 }  // namespace cgihost::testing

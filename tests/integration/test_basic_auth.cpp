@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth_fixture.hpp"
+#include "sha256.hpp"
 
 namespace cgihost::testing {
 namespace {
@@ -408,6 +409,103 @@ TEST_F(BasicAuth, AClientThatLeavesWhileItsPasswordIsCheckedLeavesNothingBehind)
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
     EXPECT_EQ(server_->stop(), 0);
+}
+
+// The head of a POST of `length` bytes to `target`, with `extra` header lines ("Name: v\r\n").
+std::string upload_head(const std::string& target, uint64_t length, const std::string& extra) {
+    return "POST " + target + " HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(length) +
+           "\r\n" + extra + "\r\n";
+}
+
+TEST_F(BasicAuth, AnswersExpectContinueWithoutCredentialsWith401InsteadOf100) {
+    start_protected({"--max-body-size", "128MiB"});
+    for (const std::string& authorization :
+         {std::string{}, std::string{"Authorization: Bearer x\r\n"}}) {
+        HttpConnection connection(port());
+        connection.send_raw(upload_head("/private/upload", uint64_t{100} * 1024 * 1024,
+                                        "Expect: 100-continue\r\n" + authorization));
+        auto response = connection.read_response();
+        ASSERT_TRUE(response) << authorization;
+        EXPECT_EQ(response->status, 401) << "a 100 Continue came first?";
+        EXPECT_EQ(response->header("WWW-Authenticate"),
+                  "Basic realm=\"Test \\\"realm\\\"\", charset=\"UTF-8\"");
+        EXPECT_TRUE(connection.wait_closed());
+    }
+    EXPECT_TRUE(error_log_contains("the access rules refuse it before its body (401)"));
+    EXPECT_NE(server_->access_log().find("\"POST /private/upload HTTP/1.1\" 401 "),
+              std::string::npos)
+        << server_->access_log();
+}
+
+TEST_F(BasicAuth, RefusesALargeBodyWithoutCredentialsBeforeStoringAnyOfIt) {
+    const std::filesystem::path spool = site_ / "spool";
+    std::filesystem::create_directories(spool);
+    std::filesystem::permissions(spool, std::filesystem::perms::all);  // for the dropped user
+    start({"--basic-auth", "/cgi-bin=" + site_.file("users.htpasswd"), "--body-spool-dir",
+           spool.string()});
+    // Without its spool directory, a body the server began to store would get 500: the 401
+    // can only come if no byte of the body was stored.
+    std::filesystem::remove(spool);
+    const std::string body(8 * 1024 * 1024, 'x');
+    HttpConnection connection(port());
+    connection.send_raw(upload_head("/cgi-bin/t?body-sha256", body.size(), "") + body);
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 401);
+    EXPECT_TRUE(response->has_header("WWW-Authenticate"));
+    EXPECT_FALSE(error_log_contains("cannot make a temporary file", std::chrono::milliseconds(0)));
+    // The same body with credentials is stored, so here it meets the missing directory.
+    auto stored = http_request(port(), "POST", "/cgi-bin/t?body-sha256",
+                               {basic_auth("alice", "wonderland")}, body);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->status, 500);
+    EXPECT_TRUE(error_log_contains("cannot make a temporary file"));
+}
+
+TEST_F(BasicAuth, AnswersExpectContinueFromAThrottledClientWith429InsteadOf100) {
+    start_protected({"--auth-max-failures", "2", "--auth-max-delay", "0.1"});
+    for (int i = 0; i < 2; ++i) {
+        auto response =
+            get("/private/secret.html", {basic_auth("alice", "guess" + std::to_string(i))});
+        ASSERT_TRUE(response);
+        ASSERT_EQ(response->status, 401) << i;
+    }
+    auto [name, value] = basic_auth("alice", "wonderland");
+    HttpConnection connection(port());
+    connection.send_raw(upload_head("/private/upload", 1024 * 1024,
+                                    "Expect: 100-continue\r\n" + name + ": " + value + "\r\n"));
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 429) << "a 100 Continue came first?";
+    EXPECT_GT(std::stoi(response->header("Retry-After")), 0);
+}
+
+TEST_F(BasicAuth, AMalformedUploadIsStillRefusedAsMalformedRatherThanChallenged) {
+    start_protected();
+    HttpConnection connection(port());
+    connection.send_raw("POST /private/upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 400);  // no Host header, which on_request checks first
+}
+
+TEST_F(BasicAuth, AnUploadWithCredentialsGets100ContinueAndReachesTheScript) {
+    start({"--basic-auth", "/cgi-bin=" + site_.file("users.htpasswd")});
+    auto [name, value] = basic_auth("alice", "wonderland");
+    const std::string body(300000, 'y');
+    HttpConnection connection(port());
+    connection.send_raw(upload_head("/cgi-bin/t?body-sha256", body.size(),
+                                    "Expect: 100-continue\r\n" + name + ": " + value + "\r\n"));
+    auto interim = connection.read_response();
+    ASSERT_TRUE(interim);
+    ASSERT_EQ(interim->status, 100);
+    connection.send_raw(body);
+    auto response = connection.read_response();
+    ASSERT_TRUE(response);
+    ASSERT_EQ(response->status, 200);
+    auto lines = parse_lines(response->body);
+    EXPECT_EQ(lines["length"], std::to_string(body.size()));
+    EXPECT_EQ(lines["sha256"], sha256_hex(body));
 }
 
 }  // namespace

@@ -89,6 +89,22 @@ TEST(RequestFramer, RemovesTheFramingFieldsFromTheHeadAndReportsTheBody) {
     EXPECT_EQ(framed.body, "hello");
 }
 
+TEST(RequestFramer, ListsTheHeadsFieldsLessTheFramingOnesTrimmed) {
+    RequestFramer framer(small_limits());
+    const std::string input =
+        "POST /u HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n"
+        "Authorization:  Basic abc \r\n\r\n";
+    std::string_view rest = input;
+    RequestFramer::Step step = framer.advance(rest);
+    while (step.event == RequestFramer::Event::need_more && step.consumed > 0) {
+        rest.remove_prefix(step.consumed);
+        step = framer.advance(rest);
+    }
+    ASSERT_EQ(step.event, RequestFramer::Event::head);
+    const HeaderList expected{{"Host", "x"}, {"Authorization", "Basic abc"}};
+    EXPECT_EQ(framer.head().fields, expected);
+}
+
 TEST(RequestFramer, DecodesAChunkedBodyWithExtensionsAndTrailers) {
     Framed framed = frame(
         "POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
