@@ -149,7 +149,9 @@ class SampleLimits : public ::testing::Test {
                                       "--docroot",     directory_from_env("CGIHOST_WWW_DIR"),
                                       "--cgi-env-set", "CGIHOST_DATA_DIR=" + data_.path().string()};
         for (const auto& [name, value] : settings) {
-            args.insert(args.end(), {"--cgi-env-set", name + '=' + value});
+            args.emplace_back("--cgi-env-set");
+            args.push_back(name);
+            args.back().append(1, '=').append(value);
         }
         args.insert(args.end(), extra.begin(), extra.end());
         server_.reset();
