@@ -37,7 +37,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -64,7 +63,8 @@ constexpr size_t kMaxMessageCharacters = 2000;
 constexpr double kDefaultWaitSeconds = 25;  // CGIHOST_CHAT_WAIT overrides
 constexpr double kMaxWaitSeconds = 300;     // the server's default cgi-max-time
 // The room keeps its newest messages within this many bytes of records (CGIHOST_CHAT_MAX_BYTES
-// overrides): some hundreds of messages, and what a new reader with since=0 reads at most.
+// overrides): 60 messages of 4 KB or thousands of short ones, and what a reader with since=0
+// reads at most.
 constexpr double kDefaultRoomBytes = 256 * 1024;
 constexpr double kLeastRoomBytes = 1024;
 constexpr double kMostRoomBytes = 64 * 1024 * 1024;
