@@ -248,6 +248,8 @@ ChatSession::ChatSession(ServerAddress server, const ClientOptions& options, Ssl
 }
 
 int ChatSession::run() {
+    say("talking as " + sanitize_for_terminal(nick_, false) + " at " + server_.url +
+        "; end of input (Ctrl-D) leaves");
     event_add(stdin_event_.get(), nullptr);
     start_poll();
     event_base_dispatch(base_.get());
@@ -358,7 +360,7 @@ std::string ChatSession::failure_of(const Exchange& exchange, evhttp_request* re
     int status = request != nullptr ? evhttp_request_get_response_code(request) : 0;
     if (status == 0) {
         // A failed connect (refused, unreachable) comes without an error callback.
-        std::string why = exchange.failure.empty() ? "cannot connect" : exchange.failure;
+        std::string why = exchange.failure.empty() ? "no connection could be made" : exchange.failure;
         return "cannot reach " + server_.url + ": " + why;
     }
     if (status == HTTP_OK) return {};
