@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <system_error>
+#include <utility>
 
 namespace cgihost::chat_client {
 namespace {
@@ -152,7 +153,7 @@ class Parser {
             skip_whitespace();
             expect(':');
             skip_whitespace();
-            object.members.emplace_back(std::move(key), parse_value(depth));
+            object.members.push_back({std::move(key), parse_value(depth)});
             skip_whitespace();
             if (peek() == '}') {
                 ++at_;
@@ -312,8 +313,8 @@ std::optional<Integer> to_integer(const JsonValue& value) {
 
 const JsonValue* JsonValue::find(std::string_view key) const {
     if (kind != Kind::object) return nullptr;
-    for (const auto& [name, member] : members) {
-        if (name == key) return &member;
+    for (const JsonMember& member : members) {
+        if (member.name == key) return &member.value;
     }
     return nullptr;
 }

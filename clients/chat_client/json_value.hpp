@@ -8,10 +8,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace cgihost::chat_client {
+
+struct JsonMember;
 
 struct JsonValue {
     enum class Kind { null, boolean, number, string, array, object };
@@ -20,10 +21,15 @@ struct JsonValue {
     bool boolean = false;
     std::string text;  // a string's decoded UTF-8, or a number's literal as written
     std::vector<JsonValue> items;
-    std::vector<std::pair<std::string, JsonValue>> members;  // in document order
+    std::vector<JsonMember> members;  // in document order
 
     // The member named `key` of an object; nullptr when absent or not an object.
     const JsonValue* find(std::string_view key) const;
+};
+
+struct JsonMember {
+    std::string name;
+    JsonValue value;
 };
 
 struct JsonLimits {
