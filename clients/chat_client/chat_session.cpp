@@ -360,7 +360,8 @@ std::string ChatSession::failure_of(const Exchange& exchange, evhttp_request* re
     int status = request != nullptr ? evhttp_request_get_response_code(request) : 0;
     if (status == 0) {
         // A failed connect (refused, unreachable) comes without an error callback.
-        std::string why = exchange.failure.empty() ? "no connection could be made" : exchange.failure;
+        std::string why =
+            exchange.failure.empty() ? "no connection could be made" : exchange.failure;
         return "cannot reach " + server_.url + ": " + why;
     }
     if (status == HTTP_OK) return {};
