@@ -143,6 +143,14 @@ std::string clock_of(int64_t time) {
     return text;
 }
 
+// The answer's body (at most kMaxAnswerBytes: the connection refuses more).
+std::string body_of(evhttp_request* request) {
+    evbuffer* body = evhttp_request_get_input_buffer(request);
+    std::string bytes(evbuffer_get_length(body), '\0');
+    evbuffer_copyout(body, bytes.data(), bytes.size());
+    return bytes;
+}
+
 std::string describe(evhttp_request_error error) {
     switch (error) {
         case EVREQ_HTTP_TIMEOUT:
@@ -368,10 +376,7 @@ std::string ChatSession::failure_of(const Exchange& exchange, evhttp_request* re
     const char* reason = evhttp_request_get_response_code_line(request);
     std::string text = "the server answered " + std::to_string(status) + " " +
                        sanitize_for_terminal(reason != nullptr ? reason : "", false);
-    evbuffer* body = evhttp_request_get_input_buffer(request);
-    std::string bytes(evbuffer_get_length(body), '\0');
-    evbuffer_copyout(body, bytes.data(), bytes.size());
-    if (auto error = decode_error_answer(bytes))
+    if (auto error = decode_error_answer(body_of(request)))
         text += ": " + sanitize_for_terminal(*error, false);
     return text;
 }
@@ -405,10 +410,7 @@ void ChatSession::finish_poll(evhttp_request* request) {
     if (std::string failure = failure_of(*exchange, request); !failure.empty()) {
         return poll_failed(failure);
     }
-    evbuffer* body = evhttp_request_get_input_buffer(request);
-    std::string bytes(evbuffer_get_length(body), '\0');
-    evbuffer_copyout(body, bytes.data(), bytes.size());
-    Decoded<PollAnswer> answer = decode_poll_answer(bytes);
+    Decoded<PollAnswer> answer = decode_poll_answer(body_of(request));
     if (!answer.value) return poll_failed("the server's answer is not the chat's: " + answer.error);
     if (failing_) say("connected to " + server_.url);
     failing_ = false;
@@ -422,12 +424,17 @@ void ChatSession::finish_poll(evhttp_request* request) {
         fresh.erase(fresh.begin(), fresh.end() - kHistoryMessages);
     }
     first_answer_ = false;
-    uint64_t last_id = answer.value->last_id;
-    if (last_id < since_) say("the room was emptied; message numbers start again");
-    for (const ChatMessage& message : fresh)
-        since_ = std::max(since_, message.id);
-    if (last_id < since_ || fresh.empty()) since_ = last_id;
     bool quiet = fresh.empty();
+    if (quiet) {
+        // Nothing new: wait from the room's newest id. One below ours means the room was
+        // emptied and its numbers start again (the chat answers at once then).
+        uint64_t last_id = answer.value->last_id;
+        if (last_id < since_) say("the room was emptied; message numbers start again");
+        since_ = last_id;
+    } else {
+        for (const ChatMessage& message : fresh)
+            since_ = std::max(since_, message.id);
+    }
     show(std::move(fresh));
     if (quiet) return schedule_poll(kQuietAnswerPauseSeconds);
     start_poll();
@@ -511,10 +518,7 @@ void ChatSession::finish_post(evhttp_request* request) {
     retire(exchange->connection);
     std::string failure = failure_of(*exchange, request);
     if (failure.empty()) {
-        evbuffer* body = evhttp_request_get_input_buffer(request);
-        std::string bytes(evbuffer_get_length(body), '\0');
-        evbuffer_copyout(body, bytes.data(), bytes.size());
-        Decoded<uint64_t> id = decode_post_answer(bytes);
+        Decoded<uint64_t> id = decode_post_answer(body_of(request));
         if (id.value) {
             own_ids_.insert(*id.value);
             if (own_ids_.size() > kMaxRememberedIds) own_ids_.erase(own_ids_.begin());
