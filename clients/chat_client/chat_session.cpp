@@ -31,7 +31,7 @@
 namespace cgihost::chat_client {
 namespace {
 
-constexpr size_t kMaxAnswerBytes = 4 * 1024 * 1024;  // the chat sends at most 1 MiB of room
+constexpr size_t kMaxAnswerBytes = size_t{4} * 1024 * 1024;  // the chat sends at most 1 MiB of room
 constexpr size_t kMaxLineBytes = 8000;   // the chat takes 2000 characters of up to 4 bytes
 constexpr size_t kMaxQueuedLines = 32;   // beyond it stdin is left unread until posts catch up
 constexpr size_t kHistoryMessages = 20;  // shown on joining without --since

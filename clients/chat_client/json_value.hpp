@@ -33,7 +33,7 @@ struct JsonMember {
 };
 
 struct JsonLimits {
-    size_t max_bytes = 4 * 1024 * 1024;
+    size_t max_bytes = size_t{4} * 1024 * 1024;
     size_t max_depth = 32;  // nested arrays and objects
 };
 

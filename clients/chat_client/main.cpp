@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <csignal>
+#include <exception>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -42,9 +43,7 @@ std::optional<std::string> prompt_for_nick() {
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     cgihost::chat_client::ClientOptions options;
     CLI::App app{"chat-client: talk in cgihost's chat room (cgi-bin/chat) from a terminal"};
     app.add_option("--server", options.server_url, "the chat's URL (http:// or https://)")
@@ -62,7 +61,7 @@ int main(int argc, char** argv) {
         return status == 0 ? 0 : 2;
     }
     // A server that closes while we write must not kill us silently: write errors say why.
-    std::signal(SIGPIPE, SIG_IGN);
+    (void)std::signal(SIGPIPE, SIG_IGN);
     if (options.nick.empty()) {
         std::optional<std::string> nick = prompt_for_nick();
         if (!nick) {
@@ -72,4 +71,15 @@ int main(int argc, char** argv) {
         options.nick = *nick;
     }
     return cgihost::chat_client::run_chat_session(options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& error) {  // out of memory, say: one line, not an abort
+        std::cerr << "chat-client: " << error.what() << '\n';
+        return 1;
+    }
 }
