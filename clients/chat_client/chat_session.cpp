@@ -291,10 +291,11 @@ evhttp_connection* ChatSession::connect() {
     }
     SSL* ssl = SSL_new(tls_.get());
     if (ssl == nullptr) return nullptr;
-    SSL_set_tlsext_host_name(ssl, server_.host.c_str());
-    // RFC 6125: the certificate must name the host we asked for (an address: its IP SAN).
+    // RFC 6125: the certificate must name the host we asked for, or for an address carry it
+    // as an IP SAN. Only names go into SNI (RFC 6066 §3 leaves addresses out).
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
     if (X509_VERIFY_PARAM_set1_ip_asc(param, server_.host.c_str()) != 1) {
+        SSL_set_tlsext_host_name(ssl, server_.host.c_str());
         X509_VERIFY_PARAM_set1_host(param, server_.host.c_str(), 0);
     }
     bufferevent* tls = bufferevent_openssl_socket_new(
