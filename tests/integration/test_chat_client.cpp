@@ -226,6 +226,31 @@ TEST_F(ChatClientTest, LinesTypedBeforeEndOfInputAreAllPostedInOrder) {
     EXPECT_EQ(watcher->wait_exit(), 0) << watcher->err();
 }
 
+// Joining shows the room's last 20 messages; --since N shows every one after N.
+TEST_F(ChatClientTest, JoiningShowsTheLastMessagesOrEverythingAfterSince) {
+    start();
+    auto writer = client("writer");
+    for (int i = 1; i <= 25; ++i)
+        writer->type("line " + std::to_string(i) + "\n");
+    writer->close_stdin();
+    ASSERT_EQ(writer->wait_exit(), 0) << writer->err();
+
+    auto late = client("late");
+    auto everything = client("everything", {"--since", "0"});
+    auto after_24 = client("after", {"--since", "24"});
+    EXPECT_TRUE(late->wait_for_out("writer: line 25\n")) << late->out() << late->err();
+    EXPECT_TRUE(everything->wait_for_out("writer: line 25\n")) << everything->err();
+    EXPECT_TRUE(after_24->wait_for_out("writer: line 25\n")) << after_24->err();
+    EXPECT_EQ(late->out().find("writer: line 5\n"), std::string::npos) << late->out();
+    EXPECT_NE(late->out().find("writer: line 6\n"), std::string::npos) << late->out();
+    EXPECT_NE(everything->out().find("writer: line 1\n"), std::string::npos);
+    EXPECT_EQ(after_24->out().find("writer: line 24\n"), std::string::npos);
+    for (ChatClient* each : {late.get(), everything.get(), after_24.get()}) {
+        each->close_stdin();
+        EXPECT_EQ(each->wait_exit(), 0) << each->err();
+    }
+}
+
 TEST_F(ChatClientTest, AsksForANicknameWhenNoneIsGiven) {
     start();
     auto bob = client("bob");
