@@ -55,16 +55,18 @@ bool holds_a_secret(std::string_view name) {
     });
 }
 
-// Variables whose value is a path in the URL, not on the server's disk (RFC 3875 §4.1.5,
-// §4.1.13; REQUEST_URI is the request target).
-bool is_url_path(std::string_view name) {
-    return name == "SCRIPT_NAME" || name == "PATH_INFO" || name == "REQUEST_URI";
+// Variables taken from the request's URL, whatever they hold (RFC 3875 §4.1.5, §4.1.7,
+// §4.1.13; REQUEST_URI is the request target): a '/' in them is the client's, not a place on
+// the server's disk.
+bool is_from_the_url(std::string_view name) {
+    return name == "SCRIPT_NAME" || name == "PATH_INFO" || name == "QUERY_STRING" ||
+           name == "REQUEST_URI";
 }
 
 // A value the server set that names a place in its filesystem: DOCUMENT_ROOT, SCRIPT_FILENAME,
 // PATH_TRANSLATED, CGIHOST_DATA_DIR, PATH. Request headers (HTTP_*) are the client's own.
 bool is_server_path(std::string_view name, std::string_view value) {
-    return !name.starts_with("HTTP_") && !is_url_path(name) && value.starts_with('/');
+    return !name.starts_with("HTTP_") && !is_from_the_url(name) && value.starts_with('/');
 }
 
 std::string hidden(std::size_t bytes) {

@@ -264,11 +264,13 @@ TEST_F(SamplesBasic, EnvHidesCookieValuesCredentialsAndServerPaths) {
     EXPECT_THAT(body, HasSubstr("Why some values are hidden"));
 }
 
-TEST_F(SamplesBasic, EnvHidesThePathTranslatedFromPathInfo) {
-    HttpResponse response = get("/cgi-bin/env/some/where");
+TEST_F(SamplesBasic, EnvHidesThePathTranslatedButShowsWhatTheUrlCarries) {
+    HttpResponse response = get("/cgi-bin/env/some/where?/not/a/path");
     ASSERT_EQ(response.status, 200);
     EXPECT_THAT(response.body,
                 HasSubstr("<code>PATH_INFO</code></td><td><code>/some/where</code>"));
+    EXPECT_THAT(response.body,
+                HasSubstr("<code>QUERY_STRING</code></td><td><code>/not/a/path</code>"));
     EXPECT_THAT(response.body,
                 HasSubstr("<code>PATH_TRANSLATED</code></td><td><code class=\"masked\">"));
     EXPECT_THAT(response.body, Not(HasSubstr(directory_from_env("CGIHOST_WWW_DIR"))));
