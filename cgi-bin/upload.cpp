@@ -58,7 +58,7 @@ namespace {
 // The defaults of the limits; each is overridden by the environment variable named beside it.
 constexpr uint64_t kDefaultUploadLimit = 100 * 1024 * 1024;  // CGIHOST_UPLOAD_LIMIT, bytes
 constexpr uint64_t kDefaultMaxFiles = 10;                    // CGIHOST_UPLOAD_MAX_FILES
-constexpr uint64_t kDefaultQuotaBytes = 1024 * 1024 * 1024;  // CGIHOST_UPLOAD_QUOTA, bytes
+constexpr uint64_t kDefaultQuotaBytes = uint64_t{1} << 30;   // CGIHOST_UPLOAD_QUOTA, bytes
 constexpr uint64_t kDefaultQuotaFiles = 1000;                // CGIHOST_UPLOAD_QUOTA_FILES
 // However CGIHOST_UPLOAD_MAX_FILES is set: the signal handler keeps one slot per file.
 constexpr size_t kMaxFilesCeiling = 100;
