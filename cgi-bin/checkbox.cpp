@@ -30,7 +30,7 @@ constexpr Subject kSubjects[] = {
 
 int main() {
     try {
-        samples::require_method({"GET", "HEAD"});
+        samples::require_method({"GET", "HEAD", "POST"});
         const cgicc::Cgicc cgi = samples::read_form();
         std::vector<std::string> ticked;
         for (const Subject& subject : kSubjects) {

@@ -1,21 +1,39 @@
 // cookies: remembers a visitor with two cookies, reads them back, and forgets them on request.
 //
-// Shows the whole life of a cookie (RFC 6265). A POST with action=save sets a random session
-// id and the colour chosen in the form; the browser then sends both back in the Cookie header
-// of every request, which the server passes on as HTTP_COOKIE and cgicc splits into
-// getCookieList(). A POST with action=forget expires both (Max-Age=0). Changes of state are
-// POSTs, answered with 303 See Other so that reloading the page never repeats them.
+// Shows the whole life of a cookie (RFC 6265). A POST with action=save sets a session id and
+// the colour chosen in the form; the browser then sends both back in the Cookie header of every
+// request, which the server passes on as HTTP_COOKIE and cgicc splits into getCookieList(). A
+// POST with action=forget expires both (Max-Age=0). Changes of state are POSTs, answered with
+// 303 See Other so that reloading the page never repeats them.
 //
-// The session id is HttpOnly (page scripts cannot read it), every cookie is SameSite=Lax (other
+// The session id is the server's, never the client's (issue 12: session fixation, where an
+// attacker plants an id of their choosing in a victim's browser and later shares the session).
+// Every save issues a new one: 128 bits from getrandom(2), the time it was issued, and an
+// HMAC-SHA-256 of both under a key that only this program knows (kept in
+// <data>/cookies/secret, made on first use). An id whose HMAC does not match was not issued
+// here and is ignored, as is one older than the cookie's lifetime. Nothing is stored per
+// visitor, so the ids need no clean-up.
+//
+// The session id is HttpOnly (page scripts cannot read it), so this page never prints it, nor
+// any cookie's value: a page's scripts can read the page. Every cookie is SameSite=Lax (other
 // sites' forms do not get it sent along) and Secure under HTTPS. cgicc's HTTPCookie cannot say
 // HttpOnly or SameSite, so the Set-Cookie lines are written here. What comes back is the
 // client's to choose: it is escaped when shown and checked before it is used.
+#include <fcntl.h>
 #include <sys/random.h>
+#include <unistd.h>
 
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <cgicc/CgiEnvironment.h>
@@ -23,8 +41,10 @@
 #include <cgicc/HTTPContentHeader.h>
 #include <cgicc/HTTPCookie.h>
 
+#include "data_files.hpp"
 #include "html.hpp"
 #include "request.hpp"
+#include "sha256.hpp"
 
 namespace {
 
@@ -68,25 +88,129 @@ std::string set_cookie(const std::string& name, const std::string& value, long m
     return line + '\n';
 }
 
-// 128 bits from the kernel's CSPRNG, in hex: unguessable, and safe in a cookie value.
-std::string new_session_id() {
-    unsigned char bytes[kSessionIdBytes];
-    if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
-        throw samples::RequestError(500, "Internal Server Error",
-                                    "No random bytes for a session id.");
+constexpr std::size_t kSecretBytes = 32;  // the HMAC key: as long as SHA-256's output
+
+// `size` bytes from the kernel's CSPRNG (getrandom(2)), in hex.
+std::string random_hex(std::size_t size) {
+    std::vector<unsigned char> bytes(size);
+    for (std::size_t filled = 0; filled < size;) {
+        ssize_t n = getrandom(bytes.data() + filled, size - filled, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw std::system_error(errno, std::generic_category(), "getrandom");
+        filled += static_cast<std::size_t>(n);
     }
     static constexpr char kHex[] = "0123456789abcdef";
-    std::string id;
+    std::string hex;
     for (unsigned char byte : bytes) {
-        id += kHex[byte >> 4];
-        id += kHex[byte & 0xf];
+        hex += kHex[byte >> 4];
+        hex += kHex[byte & 0xf];
     }
-    return id;
+    return hex;
 }
 
-bool is_session_id(const std::string& value) {
-    return value.size() == 2 * kSessionIdBytes &&
-           value.find_first_not_of("0123456789abcdef") == std::string::npos;
+std::string bytes_from_hex(std::string_view hex) {
+    std::string bytes;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+        unsigned value = 0;
+        std::from_chars(hex.data() + i, hex.data() + i + 2, value, 16);
+        bytes += static_cast<char>(value);
+    }
+    return bytes;
+}
+
+bool is_lower_hex(std::string_view text, std::size_t size) {
+    return text.size() == size && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// The key that signs session ids: <data>/cookies/secret, 64 hex digits, made on first use. Two
+// first requests at once may both make one; link(2) lets exactly one of them become the key.
+std::string signing_key() {
+    const std::filesystem::path directory = samples::data_subdirectory("cookies");
+    const std::filesystem::path path = directory / "secret";
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        samples::FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+        if (fd) {
+            std::string hex(2 * kSecretBytes + 1, '\0');
+            ssize_t n = ::read(fd.get(), hex.data(), hex.size());
+            if (n != static_cast<ssize_t>(2 * kSecretBytes) || !is_lower_hex(hex.substr(0, n), n)) {
+                throw std::runtime_error("cookies: " + path.string() + " is not a key");
+            }
+            return bytes_from_hex(hex.substr(0, n));
+        }
+        if (errno != ENOENT) throw std::system_error(errno, std::generic_category(), "open key");
+        std::string temporary = (directory / ".secret-XXXXXX").string();
+        samples::FileDescriptor out(::mkstemp(temporary.data()));  // mode 0600
+        if (!out) throw std::system_error(errno, std::generic_category(), "create key");
+        bool written =
+            samples::write_all(out.get(), random_hex(kSecretBytes)) && ::fsync(out.get()) == 0;
+        bool linked = written && ::link(temporary.c_str(), path.c_str()) == 0;
+        int saved_errno = errno;
+        ::unlink(temporary.c_str());
+        if (!linked && (!written || saved_errno != EEXIST)) {
+            throw std::system_error(saved_errno, std::generic_category(), "write key");
+        }
+    }
+    throw std::runtime_error("cookies: no signing key");
+}
+
+// HMAC-SHA-256 (RFC 2104) of `message` under `key` (at most one 64-byte block long), in hex.
+std::string hmac_sha256(std::string_view key, std::string_view message) {
+    constexpr std::size_t kBlockBytes = 64;
+    std::string inner_pad(kBlockBytes, '\x36');
+    std::string outer_pad(kBlockBytes, '\x5c');
+    for (std::size_t i = 0; i < key.size() && i < kBlockBytes; ++i) {
+        inner_pad[i] = static_cast<char>(inner_pad[i] ^ key[i]);
+        outer_pad[i] = static_cast<char>(outer_pad[i] ^ key[i]);
+    }
+    samples::Sha256 inner;
+    inner.update(inner_pad);
+    inner.update(message);
+    samples::Sha256 outer;
+    outer.update(outer_pad);
+    outer.update(bytes_from_hex(inner.hex_digest()));
+    return outer.hex_digest();
+}
+
+// Compares in time that does not depend on where the first difference is, so that a client
+// cannot find a valid signature byte by byte by timing the answers.
+bool equal_in_constant_time(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    unsigned char difference = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+    }
+    return difference == 0;
+}
+
+// A new session id: "<32 hex random>.<issued, Unix seconds>.<64 hex HMAC of the two>". Hex,
+// digits and dots only, so it needs no quoting in a cookie (RFC 6265 §4.1.1).
+std::string new_session_id(std::string_view key, std::time_t now) {
+    const std::string issued = random_hex(kSessionIdBytes) + '.' + std::to_string(now);
+    return issued + '.' + hmac_sha256(key, issued);
+}
+
+// When `value` is a session id this program issued and that has not expired: its issue time.
+std::optional<std::time_t> issued_at(std::string_view key, std::string_view value,
+                                     std::time_t now) {
+    const std::size_t first_dot = value.find('.');
+    const std::size_t last_dot = value.rfind('.');
+    if (first_dot != 2 * kSessionIdBytes || last_dot == first_dot ||
+        !is_lower_hex(value.substr(0, first_dot), 2 * kSessionIdBytes) ||
+        !is_lower_hex(value.substr(last_dot + 1), 64)) {
+        return std::nullopt;
+    }
+    if (!equal_in_constant_time(hmac_sha256(key, value.substr(0, last_dot)),
+                                value.substr(last_dot + 1))) {
+        return std::nullopt;
+    }
+    std::string_view digits = value.substr(first_dot + 1, last_dot - first_dot - 1);
+    std::time_t issued = 0;
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), issued);
+    if (error != std::errc{} || end != digits.data() + digits.size() || issued > now ||
+        now - issued >= kCookieLifetime) {
+        return std::nullopt;
+    }
+    return issued;
 }
 
 std::optional<std::string> cookie_value(const cgicc::CgiEnvironment& environment,
@@ -114,9 +238,9 @@ void save(const cgicc::Cgicc& cgi) {
         throw samples::RequestError(400, "Bad Request", "“" + colour + "” is not a colour here.");
     }
     const cgicc::CgiEnvironment& environment = cgi.getEnvironment();
-    // Keep the visitor's id if it still has one of ours; otherwise this is a new visitor.
-    std::string id = cookie_value(environment, kSessionCookie).value_or("");
-    if (!is_session_id(id)) id = new_session_id();
+    // A new id on every save, whatever the browser sent: an id that someone else chose or saw
+    // before this save is worth nothing afterwards.
+    const std::string id = new_session_id(signing_key(), std::time(nullptr));
     const bool secure = environment.usingHTTPS();
     send_see_other(
         environment,
@@ -132,6 +256,8 @@ void forget(const cgicc::Cgicc& cgi) {
                                     set_cookie(kColourCookie, "", 0, /*http_only=*/false, secure));
 }
 
+// Names only: the values are the browser's own, and the session id is HttpOnly so that no
+// script on a page can read it, which printing it here would undo.
 void print_received_cookies(const cgicc::CgiEnvironment& environment) {
     const std::vector<cgicc::HTTPCookie>& cookies = environment.getCookieList();
     std::cout << "<h2>What your browser sent</h2>\n";
@@ -142,10 +268,13 @@ void print_received_cookies(const cgicc::CgiEnvironment& environment) {
     std::cout << "<table>\n<thead><tr><th>Name</th><th>Value</th></tr></thead>\n<tbody>\n";
     for (const cgicc::HTTPCookie& cookie : cookies) {
         std::cout << "<tr><td><code>" << samples::escape_html(cookie.getName())
-                  << "</code></td><td><code>" << samples::escape_html(cookie.getValue())
-                  << "</code></td></tr>\n";
+                  << "</code></td><td><code class=\"masked\">(hidden, " << cookie.getValue().size()
+                  << " bytes)</code></td></tr>\n";
     }
-    std::cout << "</tbody>\n</table>\n";
+    std::cout << "</tbody>\n</table>\n"
+                 "<p class=\"note\">Values are not shown: a cookie marked <code>HttpOnly</code> "
+                 "is kept from the page's scripts, and printing it into the page would hand it to "
+                 "them.</p>\n";
 }
 
 void print_forms(const std::string& script_name) {
@@ -168,14 +297,21 @@ void print_forms(const std::string& script_name) {
 
 void show(const cgicc::Cgicc& cgi) {
     const cgicc::CgiEnvironment& environment = cgi.getEnvironment();
+    const std::time_t now = std::time(nullptr);
     const std::string id = cookie_value(environment, kSessionCookie).value_or("");
+    const std::optional<std::time_t> issued =
+        id.empty() ? std::nullopt : issued_at(signing_key(), id, now);
     const Colour* colour = find_colour(cookie_value(environment, kColourCookie).value_or(""));
 
     std::cout << cgicc::HTTPContentHeader(samples::kHtmlContentType);
     samples::page_start("Cookies");
-    if (is_session_id(id)) {  // hex digits only: nothing in it to escape
-        std::cout << "<p>Welcome back. Your session id is <code>" << id
-                  << "</code>; its cookie is HttpOnly, so no script on a page can read it.</p>\n";
+    if (issued) {
+        std::cout << "<p>Welcome back. This program issued your session id on "
+                  << http_date(*issued)
+                  << "; its cookie is HttpOnly, so no script on a page can read it.</p>\n";
+    } else if (!id.empty()) {
+        std::cout << "<p>Your browser sent a session id that this program did not issue, or "
+                     "that has expired: it is ignored. Choose a colour below for a new one.</p>\n";
     } else {
         std::cout << "<p>Your browser has no session id from this program yet: choose a "
                      "colour below, and it will get two cookies.</p>\n";
@@ -209,5 +345,9 @@ int main() {
         }
     } catch (const samples::RequestError& error) {
         samples::send_error_page(error);
+    } catch (const std::exception& error) {
+        // No key (an unwritable data directory) or no random bytes: the server's fault.
+        std::cerr << "cookies: " << error.what() << '\n';
+        samples::send_error_page(500, "Internal Server Error", "The session could not be made.");
     }
 }

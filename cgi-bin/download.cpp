@@ -6,6 +6,11 @@
 // Shows how a CGI program hands a client a file it did not make:
 //   - NAME comes from the client, so anything that is not a plain name in that directory is
 //     refused with 400 before it is used: '/', NUL, control characters, a leading dot ("..");
+//   - only what `upload` stored there is ever sent or listed (issue 12): a name `upload` could
+//     have given ([A-Za-z0-9._-], no leading dot) that its record, uploads/.stored, lists, of
+//     a regular file that is not a symlink. A file that anyone else put into the directory is
+//     not there for us, and is 404 like a missing one;
+//   - the listing shows at most kMaxListed files;
 //   - Content-Disposition carries the name twice (RFC 6266 §4.3): an ASCII `filename` for old
 //     clients and `filename*=UTF-8''...` (RFC 8187) with the exact bytes for the rest;
 //   - the file is streamed 64 KiB at a time with its Content-Length, never read whole; or, when
@@ -24,7 +29,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +45,8 @@
 namespace {
 
 constexpr size_t kBlockSize = 64 * 1024;
+constexpr size_t kMaxListed = 1000;    // files on the listing page; the quota's default, too
+constexpr size_t kMaxNameBytes = 100;  // the longest name upload stores
 
 using samples::RequestError;
 
@@ -53,6 +63,27 @@ void check_file_name(const std::string& name) {
         name.front() == '.') {
         throw RequestError(400, "Bad Request", "That is not the name of an uploaded file.");
     }
+}
+
+// A name that upload's sanitize_file_name could have produced.
+bool is_stored_name(std::string_view name) {
+    auto is_safe = [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+    };
+    return !name.empty() && name.size() <= kMaxNameBytes && name.front() != '.' &&
+           std::all_of(name.begin(), name.end(), is_safe);
+}
+
+// The names upload's record lists: one a line in uploads/.stored, which upload replaces whole
+// (rename(2)) under its lock, so a reader sees one version or the next, never a mix.
+std::set<std::string> stored_names() {
+    std::ifstream record(samples::data_directory() / "uploads" / ".stored");
+    std::set<std::string> names;
+    for (std::string line; std::getline(record, line);) {
+        if (is_stored_name(line)) names.insert(line);
+    }
+    return names;
 }
 
 // RFC 6266 §4.1 quoted-string for the `filename` parameter: printable ASCII only, with '"' and
@@ -133,7 +164,7 @@ void send_file(const std::string& name) {
         }
         throw RequestError(403, "Forbidden", "That file cannot be sent.");
     }
-    if (::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    if (!stored_names().contains(name) || ::fstat(fd.get(), &info) != 0 || !S_ISREG(info.st_mode)) {
         throw RequestError(404, "Not Found", "There is no uploaded file with that name.");
     }
     std::cout << "Content-Type: application/octet-stream\n"
@@ -155,23 +186,17 @@ struct Listed {
     uint64_t size = 0;
 };
 
-// The regular files in uploads/, by name; the dotfiles are upload's temporary files.
+// The files upload stored in uploads/, by name.
 std::vector<Listed> list_uploads() {
     std::vector<Listed> files;
-    std::error_code error;
-    std::filesystem::path directory = samples::data_directory() / "uploads";
-    for (auto it = std::filesystem::directory_iterator(directory, error);
-         !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
-        std::string name = it->path().filename().string();
-        std::error_code status_error;
-        // Not followed: a symlink here was not made by upload, and send_file refuses it too.
-        bool regular = std::filesystem::is_regular_file(it->symlink_status(status_error));
-        if (name.starts_with('.') || !regular) continue;
-        uint64_t size = it->file_size(status_error);
-        if (!status_error) files.push_back({name, size});
+    const std::filesystem::path directory = samples::data_directory() / "uploads";
+    for (const std::string& name : stored_names()) {  // a std::set: sorted
+        struct stat info {};
+        // lstat: a symlink here was not made by upload, and send_file refuses it too.
+        if (::lstat((directory / name).c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+            files.push_back({name, static_cast<uint64_t>(info.st_size)});
+        }
     }
-    std::sort(files.begin(), files.end(),
-              [](const Listed& a, const Listed& b) { return a.name < b.name; });
     return files;
 }
 
@@ -183,13 +208,18 @@ void send_listing() {
         std::cout << "<p>Nothing has been uploaded yet.</p>\n";
     } else {
         std::cout << "<table>\n<tr><th>Name</th><th>Size (bytes)</th></tr>\n";
-        for (const Listed& file : files) {
+        const size_t shown = std::min(files.size(), kMaxListed);
+        for (const Listed& file : std::span(files).first(shown)) {
             std::cout << "<tr class=\"file\"><td><a href=\"download?file="
                       << samples::percent_encode(file.name) << "\">"
                       << samples::escape_html(file.name) << "</a></td><td>" << file.size
                       << "</td></tr>\n";
         }
         std::cout << "</table>\n";
+        if (shown < files.size()) {
+            std::cout << "<p class=\"note\">" << files.size() - shown
+                      << " more files are not listed.</p>\n";
+        }
     }
     std::cout << "<p><a href=\"/upload.html\">Upload a file</a></p>\n";
     samples::page_end();

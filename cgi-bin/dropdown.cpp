@@ -46,7 +46,7 @@ std::string label_of(const Options& options, const std::string& value) {
 
 int main() {
     try {
-        samples::require_method({"GET", "HEAD"});
+        samples::require_method({"GET", "HEAD", "POST"});
         const cgicc::Cgicc cgi = samples::read_form();
         const std::string subject = samples::required_field(cgi, "subject");
         samples::require_choice("subject", subject, values_of(kSubjects));

@@ -16,7 +16,7 @@
 
 int main() {
     try {
-        samples::require_method({"GET", "HEAD"});
+        samples::require_method({"GET", "HEAD", "POST"});
         const cgicc::Cgicc cgi = samples::read_form();
         const std::string subject = samples::required_field(cgi, "subject");
         samples::require_choice("subject", subject, {"maths", "physics", "chemistry"});

@@ -3,8 +3,9 @@
 // Shows three things about a <textarea>: browsers send its line breaks as CR LF (HTML's form
 // submission rules), so the program turns them into plain newlines; HTML collapses newlines
 // in ordinary text, so the text is shown inside <pre>, which keeps them; and the text is the
-// user's, so it is escaped before it becomes part of the page. Long text is sent with POST,
-// the only method this program accepts.
+// user's, so it is escaped before it becomes part of the page. Long text belongs in a POST
+// body (urlencoded or multipart/form-data: cgicc reads both); GET is answered too, as the
+// tutorial forms use either, but puts the text into the URL.
 #include <algorithm>
 #include <iostream>
 #include <string>
@@ -35,7 +36,7 @@ std::string normalize_line_breaks(const std::string& text) {
 
 int main() {
     try {
-        samples::require_method({"POST"});
+        samples::require_method({"GET", "HEAD", "POST"});
         const cgicc::Cgicc cgi = samples::read_form();
         const std::string text = normalize_line_breaks(samples::required_field(cgi, "message"));
         const auto lines = std::count(text.begin(), text.end(), '\n') + (text.back() != '\n');

@@ -5,17 +5,27 @@
 //   - the size is checked against CONTENT_LENGTH before a byte is read (413), because cgicc
 //     keeps the whole body in memory, and the client's file name is never used as a path: it
 //     is cut to its last component and reduced to [A-Za-z0-9._-] with no leading dot;
-//   - a file is never half there: it is written to a temporary file in the same directory,
-//     fsync'ed, and only then linked under its final name, and link(2) refuses to replace an
-//     existing file, so a second "report.pdf" becomes "report-1.pdf" instead of overwriting;
+//   - a public upload directory must not fill the disk: one request may carry at most
+//     CGIHOST_UPLOAD_MAX_FILES files (413), and the directory as a whole holds at most
+//     CGIHOST_UPLOAD_QUOTA bytes in CGIHOST_UPLOAD_QUOTA_FILES files (507). The quota is
+//     checked and the files put in place under flock(2) on uploads/.lock, so two uploads at
+//     the same moment cannot both take the last room;
+//   - a file is never half there: it is written to a temporary file in the same directory and
+//     fsync'ed, and only once every file of the request is written, and the quota allows them,
+//     renamed to its final name. A file of the same name is replaced, as in any folder, rather
+//     than kept beside it as name-1, name-2...: a name means one file, and repeating an upload
+//     costs no room;
 //   - when anything fails (a full disk or a file-size limit is 507, another write error 500)
-//     every file of this request is removed again, and a SIGTERM from the server removes the
-//     temporary file too.
+//     no file of this request is kept, and a SIGTERM from the server removes the temporary
+//     files too;
+//   - the names it stored are recorded in uploads/.stored, and download lists and sends those
+//     files only: whatever else lands in the directory is not offered to anyone.
 // Each stored file is reported with its size, type and SHA-256 (support/sha256.hpp).
 #include <cgicc/Cgicc.h>
 #include <cgicc/HTTPContentHeader.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,8 +36,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -41,12 +55,20 @@
 
 namespace {
 
-constexpr uint64_t kDefaultUploadLimit = 100 * 1024 * 1024;  // CGIHOST_UPLOAD_LIMIT overrides
-constexpr size_t kMaxNameBytes = 100;        // a stored name, before any "-N" suffix
-constexpr size_t kMaxExtensionBytes = 16;    // kept whole when a long name is shortened
-constexpr int kMaxNameSuffix = 9999;         // name-1.ext ... name-9999.ext, then give up
-constexpr size_t kMaxBoundaryBytes = 70;     // RFC 2046 §5.1.1
-constexpr size_t kWriteBlock = 1024 * 1024;  // hashed and written a block at a time
+// The defaults of the limits; each is overridden by the environment variable named beside it.
+constexpr uint64_t kDefaultUploadLimit = 100 * 1024 * 1024;  // CGIHOST_UPLOAD_LIMIT, bytes
+constexpr uint64_t kDefaultMaxFiles = 10;                    // CGIHOST_UPLOAD_MAX_FILES
+constexpr uint64_t kDefaultQuotaBytes = uint64_t{1} << 30;   // CGIHOST_UPLOAD_QUOTA, bytes
+constexpr uint64_t kDefaultQuotaFiles = 1000;                // CGIHOST_UPLOAD_QUOTA_FILES
+// However CGIHOST_UPLOAD_MAX_FILES is set: the signal handler keeps one slot per file.
+constexpr size_t kMaxFilesCeiling = 100;
+
+constexpr size_t kMaxNameBytes = 100;           // a stored name
+constexpr size_t kMaxExtensionBytes = 16;       // kept whole when a long name is shortened
+constexpr size_t kMaxBoundaryBytes = 70;        // RFC 2046 §5.1.1
+constexpr size_t kWriteBlock = 1024 * 1024;     // hashed and written a block at a time
+constexpr const char* kLockName = ".lock";      // in uploads/; a dotfile, so never listed or sent
+constexpr const char* kRecordName = ".stored";  // the names stored, for download
 
 using samples::RequestError;
 
@@ -65,14 +87,22 @@ class StorageError : public std::runtime_error {
 
 // ---- Checking the request before reading it -------------------------------------------------
 
+// A limit from the environment: its decimal value, or `fallback` when unset or not a number.
+uint64_t setting(const char* name, uint64_t fallback) {
+    const char* text = std::getenv(name);
+    uint64_t value = 0;
+    if (text == nullptr || *text == '\0') return fallback;
+    auto [end, error] = std::from_chars(text, text + std::strlen(text), value);
+    return error == std::errc{} && *end == '\0' ? value : fallback;
+}
+
 uint64_t upload_limit() {
-    const char* text = std::getenv("CGIHOST_UPLOAD_LIMIT");
-    uint64_t limit = 0;
-    if (text == nullptr ||
-        std::from_chars(text, text + std::strlen(text), limit).ec != std::errc{}) {
-        return kDefaultUploadLimit;
-    }
-    return limit;
+    return setting("CGIHOST_UPLOAD_LIMIT", kDefaultUploadLimit);
+}
+
+uint64_t max_files_per_request() {
+    return std::min<uint64_t>(setting("CGIHOST_UPLOAD_MAX_FILES", kDefaultMaxFiles),
+                              kMaxFilesCeiling);
 }
 
 // CONTENT_LENGTH, checked against the limit before cgicc reads the body into memory.
@@ -217,23 +247,21 @@ std::string sanitize_file_name(std::string_view client_name) {
     return name;
 }
 
-// "name.ext" → "name-<n>.ext"; a dot at the start is not an extension, and neither is none.
-std::string numbered_name(const std::string& name, int n) {
-    size_t dot = name.rfind('.');
-    if (dot == std::string::npos || dot == 0) return name + '-' + std::to_string(n);
-    return name.substr(0, dot) + '-' + std::to_string(n) + name.substr(dot);
-}
-
 // ---- Storing --------------------------------------------------------------------------------
 
-// The temporary file being written, for the signal handler: if the server stops us (a client
-// that went away, a timeout) the half-written file must not stay behind. Signals are blocked
-// while it changes, so the handler never sees half a path.
-char g_temporary_path[PATH_MAX] = "";
+// The temporary files being written, for the signal handler: if the server stops us (a client
+// that went away, a timeout) no half-written file may stay behind. The handler removes them
+// with unlinkat(2) relative to the uploads directory, which is async-signal-safe. Signals are
+// blocked while the table changes, so the handler never sees half a name.
+constexpr size_t kTemporaryNameBytes = sizeof ".upload-XXXXXX";
+int g_directory_fd = -1;
+char g_temporary_names[kMaxFilesCeiling][kTemporaryNameBytes] = {};
 constexpr int kStoppingSignals[] = {SIGTERM, SIGINT, SIGHUP};  // what the server may send
 
-void remove_temporary_and_exit(int signal_number) {
-    if (g_temporary_path[0] != '\0') ::unlink(g_temporary_path);
+void remove_temporaries_and_exit(int signal_number) {
+    for (const char* name : g_temporary_names) {
+        if (name[0] != '\0') ::unlinkat(g_directory_fd, name, 0);
+    }
     ::_exit(128 + signal_number);
 }
 
@@ -257,42 +285,37 @@ class SignalBlock {
 
 void install_cleanup_handler() {
     struct sigaction action {};
-    action.sa_handler = remove_temporary_and_exit;
+    action.sa_handler = remove_temporaries_and_exit;
     sigemptyset(&action.sa_mask);
     for (int signal_number : kStoppingSignals) {
         sigaction(signal_number, &action, nullptr);
     }
 }
 
-// A ".upload-XXXXXX" file in the uploads directory, removed unless it was linked into place.
+// A ".upload-XXXXXX" file in the uploads directory (`directory_fd`), in signal-handler slot
+// `slot`; removed on destruction unless it was renamed into place.
 class TemporaryFile {
   public:
-    explicit TemporaryFile(const std::filesystem::path& directory) {
+    TemporaryFile(int directory_fd, const std::filesystem::path& directory, size_t slot)
+        : directory_fd_(directory_fd), slot_(slot) {
         SignalBlock block;
-        std::string pattern = (directory / ".upload-XXXXXX").string();
-        if (pattern.size() >= sizeof g_temporary_path) {
-            throw StorageError(ENAMETOOLONG, "cannot create a temporary file");
-        }
-        std::memcpy(g_temporary_path, pattern.c_str(), pattern.size() + 1);
-        fd_.reset(::mkstemp(g_temporary_path));
-        if (!fd_) {
-            int error = errno;
-            g_temporary_path[0] = '\0';
-            throw StorageError(error, "cannot create a temporary file");
-        }
-        path_ = g_temporary_path;
+        g_directory_fd = directory_fd;
+        std::string path = (directory / ".upload-XXXXXX").string();
+        fd_.reset(::mkstemp(path.data()));
+        if (!fd_) throw StorageError(errno, "cannot create a temporary file");
+        name_ = path.substr(path.size() - (kTemporaryNameBytes - 1));
+        std::memcpy(g_temporary_names[slot_], name_.c_str(), kTemporaryNameBytes);
     }
     ~TemporaryFile() {
         SignalBlock block;
         fd_.reset();
-        ::unlink(path_.c_str());
-        g_temporary_path[0] = '\0';
+        if (!renamed_) ::unlinkat(directory_fd_, name_.c_str(), 0);
+        g_temporary_names[slot_][0] = '\0';
     }
     TemporaryFile(const TemporaryFile&) = delete;
     TemporaryFile& operator=(const TemporaryFile&) = delete;
 
     int fd() const { return fd_.get(); }
-    const std::string& path() const { return path_; }
 
     // Makes the written file durable, then closes it: close(2) may report a late write error.
     void finish() {
@@ -304,9 +327,24 @@ class TemporaryFile {
         }
     }
 
+    // Gives the file its final name, replacing a file of that name (rename(2) is atomic: a
+    // reader sees the old file or the new one). Signals are blocked, so the handler never
+    // removes a name that is no longer ours.
+    void rename_to(const std::string& name) {
+        SignalBlock block;
+        if (::renameat(directory_fd_, name_.c_str(), directory_fd_, name.c_str()) != 0) {
+            throw StorageError(errno, "cannot save the file");
+        }
+        renamed_ = true;
+        g_temporary_names[slot_][0] = '\0';
+    }
+
   private:
+    int directory_fd_;
+    size_t slot_;
     samples::FileDescriptor fd_;
-    std::string path_;
+    std::string name_;
+    bool renamed_ = false;
 };
 
 struct StoredFile {
@@ -315,10 +353,40 @@ struct StoredFile {
     std::string content_type;
     uint64_t size = 0;
     std::string sha256;
+    bool replaced = false;  // a file of that name was there before
 };
 
-// The uploads directory, and every file this request stored there so far: if a later file
-// fails, the earlier ones are removed too and the request leaves nothing behind.
+// What the uploads directory holds: its stored files (dotfiles are temporaries and the lock).
+struct Usage {
+    uint64_t bytes = 0;
+    uint64_t files = 0;
+    std::map<std::string, uint64_t> sizes;  // name → size
+};
+
+// A full upload directory: the server's limit, not the client's fault, so 507 (RFC 4918 §11.5).
+class QuotaError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Holds flock(2) on uploads/.lock until destroyed: the quota check and the renames that it
+// allows happen under it, so concurrent uploads see each other's files (as chat does).
+class DirectoryLock {
+  public:
+    explicit DirectoryLock(int directory_fd) {
+        fd_.reset(::openat(directory_fd, kLockName, O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!fd_) throw StorageError(errno, "cannot open the upload lock");
+        while (::flock(fd_.get(), LOCK_EX) != 0) {
+            if (errno != EINTR) throw StorageError(errno, "cannot lock the uploads");
+        }
+    }
+
+  private:
+    samples::FileDescriptor fd_;
+};
+
+// The uploads directory and the files of this request: each is written to a temporary file
+// first; commit() checks the quota and renames them all into place, or none is kept.
 class UploadStore {
   public:
     UploadStore() {
@@ -330,18 +398,15 @@ class UploadStore {
         directory_fd_.reset(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!directory_fd_) throw StorageError(errno, "cannot open the uploads directory");
     }
-    ~UploadStore() {
-        if (committed_) return;
-        for (const StoredFile& file : stored_) {
-            ::unlink((directory_ / file.stored_name).c_str());
-        }
-    }
     UploadStore(const UploadStore&) = delete;
     UploadStore& operator=(const UploadStore&) = delete;
 
-    void store(const cgicc::FormFile& upload) {
-        StoredFile file{upload.getFilename(), "", upload.getDataType(), 0, ""};
-        TemporaryFile temporary(directory_);
+    // Writes `upload` to a temporary file, to be stored as `name` by commit().
+    void stage(const cgicc::FormFile& upload, const std::string& name) {
+        StoredFile file{upload.getFilename(), name, upload.getDataType(), 0, "", false};
+        temporaries_.push_back(
+            std::make_unique<TemporaryFile>(directory_fd_.get(), directory_, staged_.size()));
+        TemporaryFile& temporary = *temporaries_.back();
         const std::string data = upload.getData();
         samples::Sha256 hash;
         for (size_t offset = 0; offset < data.size(); offset += kWriteBlock) {
@@ -354,35 +419,94 @@ class UploadStore {
         temporary.finish();
         file.size = data.size();
         file.sha256 = hash.hex_digest();
-        file.stored_name = link_unused_name(temporary.path(), sanitize_file_name(file.client_name));
-        stored_.push_back(std::move(file));
+        staged_.push_back(std::move(file));
     }
 
-    // Makes the names durable and keeps the files.
+    // Under the lock: throws QuotaError when the files would not fit, else renames them into
+    // place and makes the names durable.
     const std::vector<StoredFile>& commit() {
+        SignalBlock block;  // a few renames and one small write: finish them once begun
+        DirectoryLock lock(directory_fd_.get());
+        Usage usage = current_usage();
+        for (StoredFile& file : staged_) {
+            if (auto old = usage.sizes.find(file.stored_name); old != usage.sizes.end()) {
+                file.replaced = true;
+                usage.bytes -= old->second;
+                usage.files -= 1;
+            }
+            usage.bytes += file.size;
+            usage.files += 1;
+        }
+        check_quota(usage);
+        // Renames within one directory need no room, so once the first succeeds the rest do.
+        for (size_t i = 0; i < staged_.size(); ++i) {
+            temporaries_[i]->rename_to(staged_[i].stored_name);
+        }
+        record_stored_names(usage);
         if (::fsync(directory_fd_.get()) != 0) throw StorageError(errno, "cannot save the files");
-        committed_ = true;
-        return stored_;
+        return staged_;
     }
 
   private:
-    // link(2) fails with EEXIST rather than replace a file, so trying name, name-1, name-2...
-    // is safe against another upload of the same name at the same moment.
-    std::string link_unused_name(const std::string& temporary, const std::string& name) {
-        for (int n = 0; n <= kMaxNameSuffix; ++n) {
-            std::string candidate = n == 0 ? name : numbered_name(name, n);
-            if (::link(temporary.c_str(), (directory_ / candidate).c_str()) == 0) {
-                return candidate;
+    Usage current_usage() const {
+        Usage usage;
+        std::error_code error;
+        for (auto it = std::filesystem::directory_iterator(directory_, error);
+             !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+            std::string name = it->path().filename().string();
+            struct stat info {};
+            if (name.starts_with('.') ||
+                ::fstatat(directory_fd_.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0 ||
+                !S_ISREG(info.st_mode)) {
+                continue;
             }
-            if (errno != EEXIST) throw StorageError(errno, "cannot save the file");
+            usage.bytes += static_cast<uint64_t>(info.st_size);
+            usage.files += 1;
+            usage.sizes[name] = static_cast<uint64_t>(info.st_size);
         }
-        throw StorageError(EEXIST, "too many files are called " + name);
+        if (error) throw StorageError(error.value(), "cannot read the uploads directory");
+        return usage;
+    }
+
+    // uploads/.stored: the names of the files upload stored, one a line, the only ones that
+    // download lists and sends. Kept: the names that were recorded and still are files here,
+    // and this request's. Replaced whole, so a reader never sees half of it.
+    void record_stored_names(const Usage& before) const {
+        std::set<std::string> names;
+        std::ifstream record(directory_ / kRecordName);
+        for (std::string line; std::getline(record, line);) {
+            if (before.sizes.contains(line)) names.insert(line);
+        }
+        for (const StoredFile& file : staged_) {
+            names.insert(file.stored_name);
+        }
+        std::string content;
+        for (const std::string& name : names) {
+            content += name + '\n';
+        }
+        try {
+            samples::replace_file(directory_ / kRecordName, content);
+        } catch (const std::system_error& error) {
+            throw StorageError(error.code().value(), "cannot record the stored files");
+        }
+    }
+
+    static void check_quota(const Usage& after) {
+        const uint64_t quota_bytes = setting("CGIHOST_UPLOAD_QUOTA", kDefaultQuotaBytes);
+        const uint64_t quota_files = setting("CGIHOST_UPLOAD_QUOTA_FILES", kDefaultQuotaFiles);
+        if (after.bytes > quota_bytes || after.files > quota_files) {
+            throw QuotaError("The upload directory may hold " + std::to_string(quota_files) +
+                             " files and " + std::to_string(quota_bytes) +
+                             " bytes; with this upload it would hold " +
+                             std::to_string(after.files) + " files and " +
+                             std::to_string(after.bytes) + " bytes.");
+        }
     }
 
     std::filesystem::path directory_;
     samples::FileDescriptor directory_fd_;
-    std::vector<StoredFile> stored_;
-    bool committed_ = false;
+    std::vector<StoredFile> staged_;
+    std::vector<std::unique_ptr<TemporaryFile>> temporaries_;  // staged_[i]'s file
 };
 
 // ---- Pages ----------------------------------------------------------------------------------
@@ -398,9 +522,10 @@ void send_stored_page(const std::vector<StoredFile>& files, const std::string& d
     for (const StoredFile& file : files) {
         std::cout << "<tr class=\"file\"><td><a href=\"download?file="
                   << samples::percent_encode(file.stored_name) << "\">"
-                  << samples::escape_html(file.stored_name) << "</a></td><td>"
-                  << samples::escape_html(file.client_name) << "</td><td>" << file.size
-                  << "</td><td>"
+                  << samples::escape_html(file.stored_name) << "</a>"
+                  << (file.replaced ? " <small>(replaced the file of that name)</small>" : "")
+                  << "</td><td>" << samples::escape_html(file.client_name) << "</td><td>"
+                  << file.size << "</td><td>"
                   << samples::escape_html(file.content_type.empty() ? "(none)" : file.content_type)
                   << "</td><td><code>" << file.sha256 << "</code></td></tr>\n";
     }
@@ -408,6 +533,27 @@ void send_stored_page(const std::vector<StoredFile>& files, const std::string& d
                  "<p><a href=\"download\">All uploaded files</a> · "
                  "<a href=\"/upload.html\">Upload more</a></p>\n";
     samples::page_end();
+}
+
+// The files to store and their names: at most max_files_per_request() of them (413), and one
+// per name: when two files of a request come to the same name, the later one is kept, as if
+// they had been copied into a folder one after the other.
+std::vector<std::pair<const cgicc::FormFile*, std::string>> files_to_store(
+    const std::vector<cgicc::FormFile>& uploads) {
+    const uint64_t max_files = max_files_per_request();
+    if (uploads.size() > max_files) {
+        throw RequestError(413, "Content Too Large",
+                           "One upload may carry at most " + std::to_string(max_files) +
+                               " files; this one carried " + std::to_string(uploads.size()) +
+                               ". Nothing was kept.");
+    }
+    std::vector<std::pair<const cgicc::FormFile*, std::string>> files;
+    for (const cgicc::FormFile& upload : uploads) {
+        std::string name = sanitize_file_name(upload.getFilename());
+        std::erase_if(files, [&](const auto& file) { return file.second == name; });
+        files.emplace_back(&upload, std::move(name));
+    }
+    return files;
 }
 
 void handle_upload() {
@@ -444,8 +590,8 @@ void handle_upload() {
         description = entry->getValue();
     }
     UploadStore store;
-    for (const cgicc::FormFile& upload : uploads) {
-        store.store(upload);
+    for (const auto& [upload, name] : files_to_store(uploads)) {
+        store.stage(*upload, name);
     }
     send_stored_page(store.commit(), description);
 }
@@ -461,6 +607,10 @@ int main() {
         handle_upload();
     } catch (const RequestError& error) {
         samples::send_error_page(error);
+    } catch (const QuotaError& error) {
+        samples::send_error_page(507, "Insufficient Storage",
+                                 std::string(error.what()) +
+                                     " Nothing was kept: remove files or ask for a larger quota.");
     } catch (const StorageError& error) {
         std::cerr << "upload: " << error.what() << '\n';
         if (error.disk_full()) {

@@ -1,6 +1,6 @@
 // SHA-256 as FIPS 180-4 defines it, fed in pieces so a sample can hash a file while it writes
 // it. Written here rather than taken from a crypto library to keep the samples' dependencies
-// to cgicc alone; it is a checksum for the upload page, not a building block for secrets.
+// to cgicc alone. upload shows it as a checksum; cookies builds its HMAC (RFC 2104) on it.
 #pragma once
 
 #include <array>

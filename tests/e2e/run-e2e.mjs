@@ -283,21 +283,50 @@ for (const scheme of ["http", "https"]) describe(`cgihost in Chromium over ${sch
         await page.goto("/checkbox.html");
         await page.getByLabel("Maths").check();
         await page.getByLabel("Chemistry").check();
-        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        await clickAndLoad(page, page.getByRole("button", { name: "Send with GET", exact: true }));
         assert.equal(new URL(page.url()).search, "?maths=on&chemistry=on");
         assert.match(await page.locator("main").textContent(), /You ticked 2 of 3/);
         assert.deepEqual(await page.locator("ul.chosen li").allTextContents(),
                          ["Maths", "Chemistry"]);
 
         await page.goto("/checkbox.html");
-        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        await clickAndLoad(page, page.getByRole("button", { name: "Send with GET", exact: true }));
         assert.match(await page.locator("main").textContent(), /You ticked no subjects/);
+    });
+
+    scenario("the form samples answer the POST buttons, urlencoded and multipart", async (page) => {
+        for (const button of ["Send with POST", "Send with POST as multipart/form-data"]) {
+            await page.goto("/checkbox.html");
+            await page.getByLabel("Physics").check();
+            const response = await clickAndLoad(
+                page, page.getByRole("button", { name: button, exact: true }));
+            assert.equal(response.request().method(), "POST", button);
+            assert.equal(response.status(), 200, button);
+            assert.equal(page.url(), `${baseUrl}/cgi-bin/checkbox`, "POST leaves no query string");
+            assert.deepEqual(await page.locator("ul.chosen li").allTextContents(), ["Physics"]);
+        }
+        await page.goto("/radio.html");
+        await page.getByLabel("Chemistry").check();
+        await clickAndLoad(page, page.getByRole("button", { name: "Send with POST", exact: true }));
+        assert.equal(await page.locator("p.chosen").textContent(), "You chose chemistry.");
+        await page.goto("/dropdown.html");
+        await page.getByLabel("Subject").selectOption("physics");
+        await page.getByLabel("Days you can attend").selectOption(["tue", "thu"]);
+        await clickAndLoad(page, page.getByRole(
+            "button", { name: "Send with POST as multipart/form-data", exact: true }));
+        assert.deepEqual(await page.locator("ul.chosen li").allTextContents(),
+                         ["Tuesday", "Thursday"]);
+        await page.goto("/textarea.html");
+        await page.getByLabel("Your text").fill("by GET\n<i>too</i>");
+        await clickAndLoad(page, page.getByRole("button", { name: "Send with GET", exact: true }));
+        assert.equal(new URL(page.url()).pathname, "/cgi-bin/textarea");
+        assert.equal(await page.locator("pre.echo").innerText(), "by GET\n<i>too</i>");
     });
 
     scenario("radio shows the one choice of the group", async (page) => {
         await page.goto("/radio.html");
         await page.getByLabel("Physics").check();
-        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        await clickAndLoad(page, page.getByRole("button", { name: "Send with GET", exact: true }));
         assert.equal(new URL(page.url()).search, "?subject=physics");
         assert.equal(await page.locator("p.chosen").textContent(), "You chose physics.");
     });
@@ -306,7 +335,7 @@ for (const scheme of ["http", "https"]) describe(`cgihost in Chromium over ${sch
         await page.goto("/dropdown.html");
         await page.getByLabel("Subject").selectOption("chemistry");
         await page.getByLabel("Days you can attend").selectOption(["mon", "wed", "fri"]);
-        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        await clickAndLoad(page, page.getByRole("button", { name: "Send with GET", exact: true }));
         const url = new URL(page.url());
         assert.equal(url.searchParams.get("subject"), "chemistry");
         assert.deepEqual(url.searchParams.getAll("days"), ["mon", "wed", "fri"]);
@@ -316,7 +345,7 @@ for (const scheme of ["http", "https"]) describe(`cgihost in Chromium over ${sch
 
         await page.goto("/dropdown.html");
         await page.getByLabel("Subject").selectOption("maths");
-        await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        await clickAndLoad(page, page.getByRole("button", { name: "Send with GET", exact: true }));
         assert.equal(await page.locator("strong.chosen").textContent(), "Maths");
         assert.match(await page.locator("main").textContent(), /You chose no days/);
     });
@@ -325,7 +354,8 @@ for (const scheme of ["http", "https"]) describe(`cgihost in Chromium over ${sch
         await page.goto("/textarea.html");
         const text = "first line\n<b>x</b>\nthird & last";
         await page.getByLabel("Your text").fill(text);
-        const response = await clickAndLoad(page, page.getByRole("button", { name: "Send" }));
+        const response = await clickAndLoad(
+            page, page.getByRole("button", { name: "Send with POST", exact: true }));
         assert.equal(response.request().method(), "POST");
         assert.equal(response.status(), 200);
         const echo = page.locator("pre.echo");
@@ -352,7 +382,10 @@ for (const scheme of ["http", "https"]) describe(`cgihost in Chromium over ${sch
         const cookies = Object.fromEntries(
             (await context.cookies()).map((cookie) => [cookie.name, cookie]));
         assert.equal(cookies.colour?.value, "crimson");
-        assert.match(cookies.session_id?.value ?? "", /^[0-9a-f]{32}$/);
+        // Issued and signed by the program (random part, issue time, HMAC), never printed.
+        assert.match(cookies.session_id?.value ?? "", /^[0-9a-f]{32}\.[0-9]+\.[0-9a-f]{64}$/);
+        assert.ok(!(await page.content()).includes(cookies.session_id.value.slice(0, 32)),
+                  "the page does not show the HttpOnly session id");
         assert.equal(cookies.session_id.httpOnly, true);
         assert.equal(cookies.colour.sameSite, "Lax");
         const scriptSees = await page.evaluate(() => document.cookie);

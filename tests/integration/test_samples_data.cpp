@@ -277,13 +277,15 @@ class SamplesData : public ::testing::Test {
 
     std::filesystem::path uploads() const { return data_ / "uploads"; }
 
-    // Every name in uploads/, dotfiles (upload's temporary files) included.
+    // Every name in uploads/, dotfiles (upload's temporary files) included, but for upload's
+    // lock and its record of what it stored, which stay once it has stored anything.
     std::set<std::string> files_in_uploads() const {
         std::set<std::string> names;
         std::error_code error;
         for (auto it = std::filesystem::directory_iterator(uploads(), error);
              !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
-            names.insert(it->path().filename().string());
+            std::string name = it->path().filename().string();
+            if (name != ".lock" && name != ".stored") names.insert(name);
         }
         return names;
     }
@@ -355,14 +357,22 @@ TEST_F(SamplesData, SeveralFilesAndTheirDescriptionTravelInOneRequest) {
     EXPECT_EQ(download("b.txt").body, "bravo!");
 }
 
-TEST_F(SamplesData, TheSameNameTwiceKeepsBothFiles) {
+// Issue 12 item 6: a name means one file. Uploading it again replaces it, as in a folder,
+// rather than piling up name-1, name-2... (which once stored one name 30 times).
+TEST_F(SamplesData, TheSameNameAgainReplacesTheEarlierFile) {
     EXPECT_EQ(upload_one("same.txt", "first"), "same.txt");
-    EXPECT_EQ(upload_one("same.txt", "second"), "same-1.txt");
-    EXPECT_EQ(upload_one("same.txt", "third"), "same-2.txt");
-    EXPECT_EQ(download("same.txt").body, "first");
-    EXPECT_EQ(download("same-1.txt").body, "second");
-    EXPECT_EQ(download("same-2.txt").body, "third");
-    EXPECT_EQ(files_in_uploads(), (std::set<std::string>{"same.txt", "same-1.txt", "same-2.txt"}));
+    HttpResponse again = upload({file_part("same.txt", "second!")});
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_THAT(again.body, HasSubstr("replaced the file of that name"));
+    EXPECT_EQ(download("same.txt").body, "second!");
+    // Two files of one request that come to the same name: the later one is kept.
+    HttpResponse both = upload({file_part("twice.txt", "one"), file_part("twice.txt", "two")});
+    ASSERT_EQ(both.status, 200) << both.body;
+    EXPECT_EQ(uploaded_rows(both.body).size(), 1u);
+    EXPECT_EQ(download("twice.txt").body, "two");
+    EXPECT_EQ(listed_files(get("/cgi-bin/download").body),
+              (std::map<std::string, uint64_t>{{"same.txt", 7}, {"twice.txt", 3}}));
+    expect_no_temporary_files();
 }
 
 TEST_F(SamplesData, HostileFileNamesAreSanitisedAndShownEscaped) {
@@ -395,6 +405,90 @@ TEST_F(SamplesData, AnUploadOverTheLimitIs413AndLeavesNothing) {
     HttpResponse accepted = upload({file_part("small.bin", std::string(1024, 's'))});
     EXPECT_EQ(accepted.status, 200);
     EXPECT_EQ(files_in_uploads(), std::set<std::string>{"small.bin"});
+}
+
+// Issue 12 item 6: one request stored 200 files. By default it may carry ten.
+TEST_F(SamplesData, MoreFilesInOneRequestThanTheLimitIs413AndLeavesNothing) {
+    std::vector<Part> eleven;
+    for (int i = 0; i < 11; ++i) {
+        eleven.push_back(file_part("f" + std::to_string(i) + ".txt", "x"));
+    }
+    HttpResponse refused = upload(eleven);
+    EXPECT_EQ(refused.status, 413) << refused.body;
+    EXPECT_EQ(refused.header("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_THAT(refused.body, HasSubstr("at most 10 files"));
+    EXPECT_TRUE(files_in_uploads().empty());
+    eleven.pop_back();
+    EXPECT_EQ(upload(eleven).status, 200);
+
+    start({"--cgi-env-set", "CGIHOST_UPLOAD_MAX_FILES=2"});
+    HttpResponse three =
+        upload({file_part("a.txt", "a"), file_part("b.txt", "b"), file_part("c.txt", "c")});
+    EXPECT_EQ(three.status, 413);
+    EXPECT_THAT(three.body, HasSubstr("at most 2 files"));
+    EXPECT_EQ(listed_files(get("/cgi-bin/download").body).size(), 10u);
+}
+
+// Issue 12 item 6: 300 × 1 MiB went through. The directory has a quota, in bytes and in files;
+// a replacement counts only its difference.
+TEST_F(SamplesData, AnUploadBeyondTheDirectorysQuotaIs507AndLeavesNothing) {
+    start({"--cgi-env-set", "CGIHOST_UPLOAD_QUOTA=1000", "--cgi-env-set",
+           "CGIHOST_UPLOAD_QUOTA_FILES=3"});
+    EXPECT_EQ(upload_one("a.bin", std::string(400, 'a')), "a.bin");
+    EXPECT_EQ(upload_one("b.bin", std::string(400, 'b')), "b.bin");
+    HttpResponse too_big = upload({file_part("c.bin", std::string(300, 'c'))});
+    EXPECT_EQ(too_big.status, 507) << too_big.body;
+    EXPECT_EQ(too_big.header("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_THAT(too_big.body, HasSubstr("3 files and 1000 bytes"));
+    // A replacement frees what it replaces: b.bin at 500 bytes makes 900.
+    EXPECT_EQ(upload_one("b.bin", std::string(500, 'B')), "b.bin");
+    EXPECT_EQ(upload_one("c.bin", std::string(100, 'c')), "c.bin");
+    HttpResponse fourth_file = upload({file_part("d.bin", "")});
+    EXPECT_EQ(fourth_file.status, 507) << fourth_file.body;
+    // All of a request or none of it: the first file fits, the second does not.
+    HttpResponse half = upload({file_part("a.bin", "small"), file_part("e.bin", "e")});
+    EXPECT_EQ(half.status, 507);
+    EXPECT_EQ(download("a.bin").body, std::string(400, 'a'));
+    EXPECT_EQ(listed_files(get("/cgi-bin/download").body),
+              (std::map<std::string, uint64_t>{{"a.bin", 400}, {"b.bin", 500}, {"c.bin", 100}}));
+    expect_no_temporary_files();
+}
+
+// The quota is checked and the files put in place under one lock: uploads racing for the last
+// room never take more than there is.
+TEST_F(SamplesData, ConcurrentUploadsNeverExceedTheQuota) {
+    constexpr int kClients = 12;
+    constexpr int kRoom = 4;
+    start({"--cgi-env-set", "CGIHOST_UPLOAD_QUOTA_FILES=" + std::to_string(kRoom)});
+    std::vector<std::future<int>> statuses;
+    for (int i = 0; i < kClients; ++i) {
+        statuses.push_back(std::async(std::launch::async, [this, i] {
+            return upload({file_part("racer" + std::to_string(i) + ".bin",
+                                     pseudo_random_bytes(64 * 1024, 100 + i))})
+                .status;
+        }));
+    }
+    std::map<int, int> count_by_status;
+    for (auto& status : statuses) {
+        ++count_by_status[status.get()];
+    }
+    EXPECT_EQ(count_by_status[200], kRoom);
+    EXPECT_EQ(count_by_status[507], kClients - kRoom);
+    EXPECT_EQ(listed_files(get("/cgi-bin/download").body).size(), static_cast<size_t>(kRoom));
+    expect_no_temporary_files();
+}
+
+// Issue 12 item 6: download sent whatever lay in uploads/. Now only what upload stored.
+TEST_F(SamplesData, DownloadSendsAndListsOnlyWhatUploadStored) {
+    upload_one("stored.txt", "mine");
+    data_.write_file("uploads/planted.txt", "put there by someone else");
+    data_.write_file("uploads/planted file.txt", "a name upload never gives");
+    EXPECT_EQ(download("planted.txt").status, 404);
+    EXPECT_EQ(download("planted file.txt").status, 404);
+    EXPECT_EQ(download("stored.txt").body, "mine");
+    HttpResponse listing = get("/cgi-bin/download");
+    EXPECT_EQ(listed_files(listing.body), (std::map<std::string, uint64_t>{{"stored.txt", 4}}));
+    EXPECT_THAT(listing.body, Not(HasSubstr("planted")));
 }
 
 TEST_F(SamplesData, MalformedMultipartIs4xxAndLeavesNothing) {
@@ -559,24 +653,26 @@ TEST_F(SamplesData, DownloadRefusesNamesThatAreNotPlainFileNames) {
     EXPECT_EQ(download("present.txt").status, 200);
 }
 
-TEST_F(SamplesData, ContentDispositionCarriesAUtf8NameTwice) {
-    data_.write_file("uploads/résumé \"q\" \\.txt", "cv");
-    HttpResponse response = download("résumé \"q\" \\.txt");
+TEST_F(SamplesData, ContentDispositionCarriesTheStoredNameTwice) {
+    // upload reduces "résumé v2.txt" to "r_sum__v2.txt"; download names it both ways.
+    EXPECT_EQ(upload_one("résumé v2.txt", "cv"), "r_sum__v2.txt");
+    HttpResponse response = download("r_sum__v2.txt");
     ASSERT_EQ(response.status, 200) << response.body;
     EXPECT_EQ(response.body, "cv");
     EXPECT_EQ(response.header("Content-Disposition"),
-              "attachment; filename=\"r_sum_ \\\"q\\\" \\\\.txt\"; "
-              "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22q%22%20%5C.txt");
+              "attachment; filename=\"r_sum__v2.txt\"; filename*=UTF-8''r_sum__v2.txt");
 }
 
-TEST_F(SamplesData, TheListingEscapesAndEncodesNamesAndSkipsDotfiles) {
-    data_.write_file("uploads/a&b <c>.txt", "12345");
+TEST_F(SamplesData, TheListingLinksStoredFilesAndSkipsDotfiles) {
+    upload_one("a-b_c.txt", "12345");
     data_.write_file("uploads/.upload-abc123", "half");
     HttpResponse listing = get("/cgi-bin/download");
     ASSERT_EQ(listing.status, 200);
-    EXPECT_THAT(listing.body, HasSubstr("<a href=\"download?file=a%26b%20%3Cc%3E.txt\">"
-                                        "a&amp;b &lt;c&gt;.txt</a></td><td>5</td>"));
+    EXPECT_THAT(listing.body, HasSubstr("<a href=\"download?file=a-b_c.txt\">"
+                                        "a-b_c.txt</a></td><td>5</td>"));
     EXPECT_THAT(listing.body, Not(HasSubstr("upload-abc123")));
+    EXPECT_THAT(listing.body, Not(HasSubstr(".stored")));
+    EXPECT_THAT(listing.body, Not(HasSubstr(".lock")));
 }
 
 TEST_F(SamplesData, WithXSendfileTheServerSendsTheFileAndHidesTheHeader) {

@@ -296,6 +296,10 @@ int soak_main(const Options& options) {
                                 "--cgi-timeout", timeout.str(), "--cgi-kill-grace", "0.5",
                                 "--cgi-env-set", "CGIHOST_DATA_DIR=" + data_dir.path().string(),
                                 "--cgi-env-set", "CGIHOST_CHAT_WAIT=1",
+                                // Every upload has a name of its own and stays: the long soak
+                                // stores some 5,600, past upload's default quota of 1,000.
+                                "--cgi-env-set", "CGIHOST_UPLOAD_QUOTA_FILES=1000000",
+                                "--cgi-env-set", "CGIHOST_UPLOAD_QUOTA=1000000000000",
                                 // Its 200 clients all come from 127.0.0.1.
                                 "--cgi-max-per-client", "0"});
     const pid_t pid = server.pid();
