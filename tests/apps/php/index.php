@@ -21,7 +21,9 @@ if ($route === '/' || $route === '') {
     // What the server told PHP about the request, and what PHP made of it.
     $names = ['SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED', 'SCRIPT_FILENAME', 'PHP_SELF',
               'REQUEST_URI', 'QUERY_STRING', 'REDIRECT_STATUS', 'DOCUMENT_ROOT',
-              'GATEWAY_INTERFACE', 'REQUEST_METHOD'];
+              'GATEWAY_INTERFACE', 'REQUEST_METHOD',
+              // php-cgi's cgi.fix_pathinfo keeps what the server sent here when it changed it.
+              'ORIG_SCRIPT_NAME', 'ORIG_PATH_INFO', 'ORIG_SCRIPT_FILENAME', 'ORIG_PATH_TRANSLATED'];
     $values = [];
     foreach ($names as $name) {
         $values[$name] = $_SERVER[$name] ?? '(unset)';
