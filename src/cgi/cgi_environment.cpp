@@ -148,11 +148,13 @@ std::optional<std::string> host_name_from_header(std::string_view host) {
 // RFC 3875 §4.1.14: the name the client used (the Host header, without its port) so scripts
 // build self-referencing URLs that work for that client; the first Host header wins. With no
 // usable Host (HTTP/1.0 clients may omit it) fall back to the address the connection arrived on.
-std::string server_name_for(const CgiRequestInfo& request) {
+// With --server-name, a Host that is not one of ours gives way to the canonical name.
+std::string server_name_for(const CgiRequestInfo& request, const ServerNames& names) {
+    std::optional<std::string> requested;
     if (const std::string* host = find_header(request.headers, "Host")) {
-        if (auto name = host_name_from_header(*host)) return *name;
+        requested = host_name_from_header(*host);
     }
-    return bracket_if_ipv6(request.server_addr);
+    return choose_server_name(names, requested, bracket_if_ipv6(request.server_addr));
 }
 
 // RFC 3875 §4.1.6: PATH_INFO mapped through the document root, without doubling the '/'.
@@ -185,7 +187,7 @@ void add_rfc3875_variables(EnvironmentBuilder& env, const CgiRequestInfo& reques
     if (!request.remote_user.empty()) env.add("REMOTE_USER", request.remote_user);  // §4.1.11
     env.add("REQUEST_METHOD", request.method);                                      // §4.1.12
     env.add("SCRIPT_NAME", request.script_name);                                    // §4.1.13
-    env.add("SERVER_NAME", server_name_for(request));                               // §4.1.14
+    env.add("SERVER_NAME", server_name_for(request, config.server_names));          // §4.1.14
     // §4.1.15: the port the connection arrived on, always — even the default 80 or 443.
     env.add("SERVER_PORT", std::to_string(request.server_port));
     env.add("SERVER_PROTOCOL", request.protocol);        // §4.1.16

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "http/server_names.hpp"
+
 namespace cgihost {
 
 // What the server knows about one request to a CGI script, already resolved and de-chunked.
@@ -44,6 +46,7 @@ struct CgiEnvironmentConfig {
     bool pass_authorization = false;  // expose Authorization / Proxy-Authorization as HTTP_*
     std::vector<std::pair<std::string, std::string>> set;  // cgi-env-set NAME=VALUE entries
     std::vector<std::string> pass;  // cgi-env-pass: names copied from the server's environment
+    ServerNames server_names;       // --server-name/--server-aliases: whose Host is believed
 };
 
 // Returns "NAME=value" strings ready for execve's envp. Each name appears once (compared

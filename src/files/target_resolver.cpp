@@ -220,12 +220,56 @@ Target resolve_directory(const ResolverConfig& config, std::string_view url_path
     return make_file_target(TargetKind::directory_listing, url_path, directory);
 }
 
+// "/app/index.php/route": the whole path met a file where a directory was needed (ENOTDIR).
+// RFC 3875 §3.2, as under the CGI directory: walk forward one segment at a time, each probed
+// below the canonical directory reached so far (so the walk costs one lstat per segment, however
+// deep the symlinks), and stop at the first segment that is not a directory. That file is the
+// longest possible script name; when an extension handler claims it, the rest is PATH_INFO.
+// Anything else followed by more path (a static file, say) stays not_found, as in Apache.
+Target resolve_handler_with_path_info(const ResolverConfig& config, const std::string& url_path) {
+    std::string directory = config.docroot;
+    size_t start = 0;
+    while (start + 1 < url_path.size()) {
+        size_t end = std::min(url_path.find('/', start + 1), url_path.size());
+        std::string_view segment = std::string_view(url_path).substr(start + 1, end - start - 1);
+        if (!config.serve_dotfiles && segment.front() == '.') {
+            return make_target(TargetKind::not_found, url_path);
+        }
+        Probe probe = probe_below(directory, "/" + std::string(segment));
+        if (!probe.ok()) return make_errno_target(url_path, probe.error_number);
+        if (S_ISDIR(probe.info.st_mode)) {
+            directory = std::move(probe.canonical);
+            start = end;
+            continue;
+        }
+        if (!is_static_location_allowed(config, probe.canonical)) {
+            return make_target(TargetKind::forbidden, url_path);
+        }
+        if (!find_interpreter(config, probe.canonical)) {
+            return make_target(TargetKind::not_found, url_path, ENOTDIR);
+        }
+        std::string_view script_name = std::string_view(url_path).substr(0, end);
+        Target target = resolve_regular_file(config, url_path, script_name, probe);
+        // RFC 3875 §4.1.5: PATH_INFO is the decoded part of the path after the script's name.
+        if (target.kind == TargetKind::cgi_script) target.path_info = url_path.substr(end);
+        return target;
+    }
+    return make_target(TargetKind::not_found, url_path, ENOTDIR);
+}
+
 Target resolve_static(const ResolverConfig& config, const std::string& url_path) {
+    const bool handlers = !config.cgi_extension_handlers.empty();
     if (!config.serve_dotfiles && has_dot_segment(url_path)) {
+        // Only the PATH_INFO after a handler script may hold a hidden name: the walk stops at
+        // a hidden segment that comes first.
+        if (handlers) return resolve_handler_with_path_info(config, url_path);
         return make_target(TargetKind::not_found, url_path);
     }
     // Keeping a trailing '/' in the path makes the kernel answer ENOTDIR for "/file.txt/".
     Probe probe = probe_below(config.docroot, url_path);
+    if (probe.error_number == ENOTDIR && handlers) {
+        return resolve_handler_with_path_info(config, url_path);
+    }
     if (!probe.ok()) return make_errno_target(url_path, probe.error_number);
     if (!is_static_location_allowed(config, probe.canonical)) {
         return make_target(TargetKind::forbidden, url_path);
@@ -246,8 +290,9 @@ bool is_cgi_request(const ResolverConfig& config, std::string_view url_path) {
 Target finish_cgi(const ResolverConfig& config, std::string_view url_path,
                   std::string_view script_name, const Probe& probe) {
     if (!probe.ok()) return make_errno_target(url_path, probe.error_number);
-    bool inside = is_same_or_inside(probe.canonical, config.cgi_dir);
-    if ((!inside && !config.follow_symlinks_outside) || !S_ISREG(probe.info.st_mode)) {
+    bool allowed = config.cgi_follow_symlinks || config.follow_symlinks_outside ||
+                   is_same_or_inside(probe.canonical, config.cgi_dir);
+    if (!allowed || !S_ISREG(probe.info.st_mode)) {
         return make_target(TargetKind::forbidden, url_path);
     }
     if (int error = check_access(probe.canonical, X_OK)) {

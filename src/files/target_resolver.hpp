@@ -24,8 +24,12 @@ struct ResolverConfig {
     std::vector<std::string> index_files{"index.html"};
     // false = any URL segment starting with '.' (.git, .env, .htpasswd) is not_found.
     bool serve_dotfiles = false;
-    // false = a file whose realpath() leaves docroot (or cgi_dir for scripts) is forbidden.
+    // false = a static file whose realpath() leaves docroot is forbidden (and, unless
+    // cgi_follow_symlinks, a script whose realpath() leaves cgi_dir).
     bool follow_symlinks_outside = false;
+    // true = a symlink in cgi_dir may name an executable anywhere: the CGI directory is the
+    // administrator's, and git's documentation deploys git-http-backend as such a link.
+    bool cgi_follow_symlinks = true;
     // Extension (with the dot, matched case-insensitively) -> interpreter for scripts living in
     // docroot: ".cgi" -> "" runs the file itself, ".py" -> "/usr/bin/python3". Empty = off.
     std::map<std::string, std::string> cgi_extension_handlers;
@@ -61,8 +65,11 @@ std::optional<std::string> normalize_url_path(std::string_view raw_path);
 // A path equal to cgi_url_prefix or under it on a segment boundary is a CGI request: the longest
 // run of segments naming an executable regular file in cgi_dir is the script, the rest PATH_INFO
 // (RFC 3875 §3.2); directories (the prefix itself included) are forbidden, hidden names are
-// not_found. Anything else is looked up under docroot. Either way the file's realpath() must lie
-// inside its root unless follow_symlinks_outside, and a static request never reaches cgi_dir.
+// not_found. Anything else is looked up under docroot; there a script claimed by an extension
+// handler may be followed by PATH_INFO too ("/app/index.php/route"), found by the same forward
+// walk, while a static file followed by more path is not_found. A static file's realpath() must
+// lie inside docroot unless follow_symlinks_outside, a script's inside cgi_dir unless
+// cgi_follow_symlinks (or follow_symlinks_outside), and a static request never reaches cgi_dir.
 Target resolve_target(const ResolverConfig& config, std::string_view raw_path);
 
 }  // namespace cgihost

@@ -53,16 +53,22 @@ std::optional<std::string> host_without_port(std::string_view host_header) {
 }
 
 std::optional<std::string> https_url(const Request& request, uint16_t https_port,
-                                     std::string_view fallback_host) {
+                                     std::string_view fallback_host, const ServerNames& names) {
     std::optional<std::string> host;
     if (const std::string* header = request.header("Host"); header != nullptr && !header->empty()) {
         host = host_without_port(*header);
-    } else if (fallback_host.find(':') != std::string_view::npos) {
-        host = "[" + std::string(fallback_host) + "]";
-    } else if (!fallback_host.empty()) {
-        host = std::string(fallback_host);
+        if (host) {
+            for (char& c : *host)
+                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        }
+        if (!host && names.canonical.empty()) return std::nullopt;
     }
-    if (!host) return std::nullopt;
+    std::string connection_host(fallback_host);
+    if (fallback_host.find(':') != std::string_view::npos)
+        connection_host = "[" + connection_host + "]";
+    std::string chosen = choose_server_name(names, host, connection_host);
+    if (chosen.empty()) return std::nullopt;
+    host = std::move(chosen);
     std::string url = "https://" + *host;
     if (https_port != kDefaultHttpsPort) url += ":" + std::to_string(https_port);
     // The path and query as received (an absolute-form target's own scheme and host go).
@@ -72,8 +78,8 @@ std::optional<std::string> https_url(const Request& request, uint16_t https_port
 }
 
 Response make_https_redirect(const Request& request, uint16_t https_port,
-                             std::string_view fallback_host) {
-    auto url = https_url(request, https_port, fallback_host);
+                             std::string_view fallback_host, const ServerNames& names) {
+    auto url = https_url(request, https_port, fallback_host, names);
     if (!url) return make_error_response(status::bad_request, "The Host header is not valid.");
     Response response;
     response.status = status::permanent_redirect;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "http/http_message.hpp"
+#include "http/server_names.hpp"
 
 namespace cgihost {
 
@@ -20,12 +21,15 @@ std::optional<std::string> host_without_port(std::string_view host_header);
 // https://HOST[:PORT]TARGET for `request`, with the port left out when it is 443. The host
 // comes from the Host header, else from `fallback_host` (the address the request came to).
 // nullopt when neither gives a usable host.
+// With a canonical name in `names`, a Host that is not one of ours (or none) gives way to it.
 std::optional<std::string> https_url(const Request& request, uint16_t https_port,
-                                     std::string_view fallback_host);
+                                     std::string_view fallback_host,
+                                     const ServerNames& names = ServerNames{});
 
 // 308 to that URL, or 400 when there is no usable host.
 Response make_https_redirect(const Request& request, uint16_t https_port,
-                             std::string_view fallback_host);
+                             std::string_view fallback_host,
+                             const ServerNames& names = ServerNames{});
 
 // The Strict-Transport-Security value: "max-age=N".
 std::string hsts_header_value(uint64_t max_age_seconds);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "http/http_message.hpp"
+#include "http/server_names.hpp"
 #include "security/access_rules.hpp"
 #include "security/auth_rules.hpp"
 #include "server/version.hpp"
@@ -40,6 +41,14 @@ void add_options(CLI::App& app, Config& c) {
     app.add_option("--serve-dotfiles", c.serve_dotfiles, "Serve names starting with '.'");
     app.add_option("--follow-symlinks-outside", c.follow_symlinks_outside,
                    "Serve symlinks that point outside the docroot");
+    app.add_option("--server-name", c.server_name,
+                   "The site's canonical host name: scripts' SERVER_NAME, and the host of "
+                   "redirects, for requests naming any host that is not ours (else the "
+                   "request's Host header is believed)");
+    app.add_option("--server-aliases", c.server_aliases,
+                   "Other names of the site (\"*.example.org\" for any subdomain) kept as the "
+                   "request named them; needs --server-name")
+        ->take_all();
     app.add_option("--mime-types", c.mime_types, "mime.types file read on top of built-ins");
     app.add_option("--threads", c.threads, "Worker threads (event loops); 0 = number of cores")
         ->check(CLI::Range(0u, 256u));
@@ -103,6 +112,9 @@ void add_cgi_options(CLI::App& app, Config& c) {
                    "Extensions run as CGI anywhere in the docroot: .ext=interpreter, or .ext= "
                    "to run the file itself")
         ->take_all();
+    app.add_option("--cgi-follow-symlinks", c.cgi_follow_symlinks,
+                   "Run symlinks in --cgi-dir that point to executables outside it (git's "
+                   "git-http-backend is deployed so); false = only as --follow-symlinks-outside");
     app.add_option("--cgi-timeout", c.cgi_timeout, "Seconds a script may stay silent on stdout")
         ->check(CLI::PositiveNumber);
     app.add_option("--cgi-max-time", c.cgi_max_time, "Seconds a script may run in all")
@@ -216,6 +228,26 @@ std::string validate_access(const Config& c) {
     return {};
 }
 
+std::string validate_server_names(Config& c) {
+    if (!c.server_name.empty()) {
+        auto name = parse_server_name(c.server_name, false);
+        if (!name) {
+            return "--server-name: '" + c.server_name +
+                   "' is not a host name or IP address (no scheme, port or path)";
+        }
+        c.server_name = *name;
+    }
+    if (!c.server_aliases.empty() && c.server_name.empty())
+        return "--server-aliases: needs --server-name";
+    for (auto& alias : c.server_aliases) {
+        auto name = parse_server_name(alias, true);
+        if (!name)
+            return "--server-aliases: '" + alias + "' is not a host name, *.domain or IP address";
+        alias = *name;
+    }
+    return {};
+}
+
 std::string validate_cgi(const Config& c) {
     for (const auto& handler : c.cgi_handlers) {
         auto equals = handler.find('=');
@@ -298,6 +330,7 @@ std::string validate(Config& c) {
                "': " + std::strerror(errno);
     }
     if (auto error = validate_cgi(c); !error.empty()) return error;
+    if (auto error = validate_server_names(c); !error.empty()) return error;
     if (auto error = validate_access(c); !error.empty()) return error;
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
     return {};

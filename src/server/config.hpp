@@ -22,7 +22,11 @@ struct Config {
     std::vector<std::string> index_files{"index.html"};  // tried in order for a directory URL
     bool directory_listing = false;                      // off: a directory without index → 403
     bool serve_dotfiles = false;                         // off: /.git, /.env → 404
-    bool follow_symlinks_outside = false;        // off: a symlink leaving the docroot → 403
+    bool follow_symlinks_outside = false;  // off: a symlink leaving the docroot → 403
+    // The site's own names: "" = believe the Host header; else SERVER_NAME and absolute URLs
+    // use the Host only when it is this name or an alias ("*.example.org" allowed), else this.
+    std::string server_name;
+    std::vector<std::string> server_aliases;
     std::string mime_types = "/etc/mime.types";  // missing file: built-in table only
     unsigned threads = 0;                        // worker loops; 0 = number of cores
 
@@ -30,6 +34,7 @@ struct Config {
     std::string cgi_dir = "cgi-bin";        // directory holding the scripts
     std::string cgi_url = "/cgi-bin/";      // URL prefix mapped onto cgi-dir
     std::vector<std::string> cgi_handlers;  // ".py=/usr/bin/python3", ".cgi=" (run directly)
+    bool cgi_follow_symlinks = true;        // a symlink in cgi-dir may name an executable anywhere
     double cgi_timeout = 60;                // silence on stdout; then 504, or the stream is cut
     double cgi_max_time = 300;              // wall-clock limit for a script, response or not
     double cgi_kill_grace = 2;              // SIGTERM, then SIGKILL this much later

@@ -33,6 +33,7 @@ cgihost::ResolverConfig make_resolver_config(const cgihost::Config& config) {
     resolver.index_files = config.index_files;
     resolver.serve_dotfiles = config.serve_dotfiles;
     resolver.follow_symlinks_outside = config.follow_symlinks_outside;
+    resolver.cgi_follow_symlinks = config.cgi_follow_symlinks;
     for (const auto& handler : config.cgi_handlers) {
         auto equals = handler.find('=');
         resolver.cgi_extension_handlers[handler.substr(0, equals)] = handler.substr(equals + 1);

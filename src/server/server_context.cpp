@@ -7,12 +7,17 @@
 
 namespace cgihost {
 
+ServerNames make_server_names(const Config& config) {
+    return {.canonical = config.server_name, .aliases = config.server_aliases};
+}
+
 CgiSettings make_cgi_settings(const Config& config) {
     CgiSettings cgi;
     cgi.environment.server_software = kServerSoftware;
     cgi.environment.path = config.cgi_path;
     cgi.environment.pass_authorization = config.cgi_pass_authorization;
     cgi.environment.pass = config.cgi_env_pass;
+    cgi.environment.server_names = make_server_names(config);
     for (const auto& entry : config.cgi_env_set) {
         auto equals = entry.find('=');
         cgi.environment.set.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));

@@ -35,6 +35,7 @@ struct CgiSettings {
     std::optional<Identity> run_as;  // scripts take this identity; nullopt = the server's
 };
 
+ServerNames make_server_names(const Config& config);
 CgiSettings make_cgi_settings(const Config& config);
 IntakeSettings make_intake_settings(const Config& config);
 CgiAdmissionLimits make_cgi_admission_limits(const Config& config);

@@ -395,7 +395,8 @@ void Worker::handle(evhttp_request* req) {
     if (!request.https && context_.config.redirect_to_https) {
         fill_local_address(req, request);  // the host when the client named none (HTTP/1.0)
         respond(req, request,
-                make_https_redirect(request, context_.https_port, request.local_addr));
+                make_https_redirect(request, context_.https_port, request.local_addr,
+                                    context_.cgi.environment.server_names));
         return;
     }
     dispatch(req, std::move(request), 0, std::move(body));

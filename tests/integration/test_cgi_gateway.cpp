@@ -132,6 +132,70 @@ TEST_F(CgiMapping, RunsScriptsAnywhereInTheDocrootThroughAnInterpreterHandler) {
     EXPECT_EQ(deep->body, "shell says GET /deep/er/x.sh\n");
 }
 
+// A PHP front controller's "/index.php/route": Apache and lighttpd run index.php with the rest
+// as PATH_INFO, and so must we, for an executable and an interpreted handler script alike.
+TEST_F(CgiMapping, GivesAHandlerScriptInTheDocrootThePathAfterItAsPathInfo) {
+    install_test_cgi("www/app/index.cgi");
+    site_.write_file("www/app/route.sh",
+                     "printf 'Content-Type: text/plain\\n\\n%s|%s\\n' \"$SCRIPT_NAME\" "
+                     "\"$PATH_INFO\"\n");
+    site_.write_file("www/page.txt", "a page\n");
+    start({"--cgi-handlers", ".cgi=", ".sh=/bin/sh"});
+    auto env = fetch_lines("/app/index.cgi/extra/path?env");
+    EXPECT_EQ(env["SCRIPT_NAME"], "/app/index.cgi");
+    EXPECT_EQ(env["SCRIPT_FILENAME"], (docroot() / "app/index.cgi").string());
+    EXPECT_EQ(env["PATH_INFO"], "/extra/path");
+    EXPECT_EQ(env["PATH_TRANSLATED"], (docroot() / "extra/path").string());
+    EXPECT_EQ(env["QUERY_STRING"], "env");
+
+    auto interpreted = get("/app/route.sh/users/42%20x/");
+    ASSERT_TRUE(interpreted);
+    EXPECT_EQ(interpreted->status, 200);
+    EXPECT_EQ(interpreted->body, "/app/route.sh|/users/42 x/\n");
+
+    // More path after a static file is still missing, as in Apache.
+    auto page = get("/page.txt/extra");
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 404);
+}
+
+// git's documentation deploys its CGI program as `ln -s /usr/lib/git-core/git-http-backend
+// cgi-bin/git`: the CGI directory is the administrator's, so links there may leave it.
+TEST_F(CgiMapping, RunsASymlinkInTheCgiDirectoryToAnExecutableElsewhere) {
+    install_test_cgi("tools/real-program");
+    std::filesystem::create_symlink("../tools/real-program", site_ / "cgi-bin/linked");
+    start();
+    auto env = fetch_lines("/cgi-bin/linked/info/refs?env");
+    EXPECT_EQ(env["SCRIPT_NAME"], "/cgi-bin/linked");
+    EXPECT_EQ(env["PATH_INFO"], "/info/refs");
+    EXPECT_EQ(env["GATEWAY_INTERFACE"], "CGI/1.1");
+}
+
+TEST_F(CgiMapping, RefusesASymlinkLeavingTheCgiDirectoryWhenToldTo) {
+    install_test_cgi("tools/real-program");
+    std::filesystem::create_symlink("../tools/real-program", site_ / "cgi-bin/linked");
+    start({"--cgi-follow-symlinks", "false"});
+    auto response = get("/cgi-bin/linked?env");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 403);
+}
+
+// Apache's UseCanonicalName On: a Host that is not ours must not steer the absolute URLs that
+// scripts build from SERVER_NAME (a redirect, a link in a mail).
+TEST_F(CgiMapping, GivesScriptsTheCanonicalServerNameForHostsThatAreNotOurs) {
+    start({"--server-name", "example.org", "--server-aliases", "*.example.org"});
+    EXPECT_EQ(fetch_lines("/cgi-bin/t?env", {{"Host", "evil.example"}})["SERVER_NAME"],
+              "example.org");
+    EXPECT_EQ(fetch_lines("/cgi-bin/t?env", {{"Host", "127.0.0.1:1"}})["SERVER_NAME"],
+              "example.org");
+    EXPECT_EQ(fetch_lines("/cgi-bin/t?env", {{"Host", "Shop.Example.org"}})["SERVER_NAME"],
+              "shop.example.org");
+    // Without --server-name the Host is believed, as before.
+    start();
+    EXPECT_EQ(fetch_lines("/cgi-bin/t?env", {{"Host", "evil.example"}})["SERVER_NAME"],
+              "evil.example");
+}
+
 TEST_F(CgiMapping, ServesAShellScriptAsPlainFileWithoutAHandler) {
     site_.write_file("www/x.sh", std::string(kShellScript));
     start();

@@ -501,6 +501,19 @@ TEST_F(Tls, RedirectsPlainRequestsToHttpsWith308) {
     EXPECT_EQ(secure->status, 200);
 }
 
+TEST_F(Tls, RedirectsToTheCanonicalNameWhenTheHostIsNotOurs) {
+    start_https({"--redirect-to-https", "true", "--server-name", "example.org", "--server-aliases",
+                 "www.example.org"});
+    const std::string port = std::to_string(tls_port());
+    auto foreign = get("/a?x=1", {{"Host", "evil.example"}});
+    ASSERT_TRUE(foreign);
+    EXPECT_EQ(foreign->status, 308);
+    EXPECT_EQ(foreign->header("Location"), "https://example.org:" + port + "/a?x=1");
+    auto alias = get("/a", {{"Host", "www.example.org:8080"}});
+    ASSERT_TRUE(alias);
+    EXPECT_EQ(alias->header("Location"), "https://www.example.org:" + port + "/a");
+}
+
 TEST_F(Tls, SendsHstsOnTlsResponsesOnly) {
     start_https({"--hsts", "31536000"});
     auto connection = connect_tls();

@@ -125,6 +125,32 @@ TEST(BuildCgiEnvironment, TakesServerNameFromTheHostHeaderOrTheLocalAddress) {
     }
 }
 
+TEST(BuildCgiEnvironment, UsesTheCanonicalServerNameForHostsThatAreNotOurs) {
+    // Apache's UseCanonicalName On: `Host: evil.example` must not steer the absolute URLs a
+    // script builds from SERVER_NAME.
+    auto config = make_config();
+    config.server_names = {"example.org", {"www.example.org"}};
+    struct Case {
+        Headers headers;
+        std::string expected;
+    };
+    for (const Case& c : std::vector<Case>{
+             {{{"Host", "evil.example"}}, "example.org"},
+             {{{"Host", "EVIL.example:8080"}}, "example.org"},
+             {{{"Host", "192.0.2.1"}}, "example.org"},
+             {{{"Host", "<script>"}}, "example.org"},
+             {{}, "example.org"},
+             {{{"Host", "WWW.example.org:8080"}}, "www.example.org"},
+             {{{"Host", "example.org"}}, "example.org"},
+         }) {
+        auto request = make_request();
+        request.headers = c.headers;
+        request.server_addr = "192.0.2.1";
+        std::string label = c.headers.empty() ? "(no Host)" : c.headers.front().second;
+        EXPECT_EQ(lookup(environment_of(request, config), "SERVER_NAME"), c.expected) << label;
+    }
+}
+
 TEST(BuildCgiEnvironment, AlwaysSetsServerPortEvenForTheDefaultPort) {
     for (uint16_t port : {80, 443, 8080}) {
         auto request = make_request();

@@ -408,9 +408,50 @@ TEST_F(TargetResolverTest, TakesTheExtensionFromTheFileASymlinkPointsTo) {
     EXPECT_EQ(target.script_name, "/show.txt");
 }
 
-TEST_F(TargetResolverTest, GivesDocrootScriptsNoPathInfo) {
+TEST_F(TargetResolverTest, GivesHandlerScriptsPathInfoLikeTheCgiDirectory) {
+    // A PHP front controller's "/index.php/route", as Apache and lighttpd run it.
     config_.cgi_extension_handlers = {{".cgi", ""}};
-    expect_kinds(config_, {{"/script.cgi/extra", TargetKind::not_found, ENOTDIR}});
+    struct Case {
+        std::string raw, script_name, path_info, file;
+    };
+    for (const Case& c : std::vector<Case>{
+             {"/script.cgi/extra", "/script.cgi", "/extra", "www/script.cgi"},
+             {"/script.cgi/", "/script.cgi", "/", "www/script.cgi"},
+             {"/app/index.cgi/a/b/", "/app/index.cgi", "/a/b/", "www/app/index.cgi"},
+             {"/script.cgi/a%20b/%C3%A9", "/script.cgi", "/a b/\xC3\xA9", "www/script.cgi"},
+             // Hidden names after the script are the script's business, not files of ours.
+             {"/script.cgi/.well-known/x", "/script.cgi", "/.well-known/x", "www/script.cgi"},
+             // The extension is the link's target's, the name the one asked for.
+             {"/show.txt/extra", "/show.txt", "/extra", "www/script.cgi"},
+         }) {
+        Target target = resolve(c.raw);
+        EXPECT_EQ(target.kind, TargetKind::cgi_script) << c.raw;
+        EXPECT_EQ(target.script_name, c.script_name) << c.raw;
+        EXPECT_EQ(target.path_info, c.path_info) << c.raw;
+        EXPECT_EQ(target.file_path, path(c.file)) << c.raw;
+    }
+}
+
+TEST_F(TargetResolverTest, RefusesPathInfoAfterAnythingButAHandlerScript) {
+    config_.cgi_extension_handlers = {{".cgi", ""}};
+    expect_kinds(config_, {// A static file with more path is missing, as in Apache.
+                           {"/page.txt/extra", TargetKind::not_found, ENOTDIR},
+                           {"/docs/readme.txt/x.cgi", TargetKind::not_found, ENOTDIR},
+                           {"/missing.cgi/extra", TargetKind::not_found, ENOENT},
+                           {"/docs/missing/x", TargetKind::not_found, ENOENT},
+                           // Hidden names before the script still hide.
+                           {"/.git/config/x", TargetKind::not_found},
+                           {"/docs/.hidden/x", TargetKind::not_found},
+                           {"/.env", TargetKind::not_found},
+                           // The script's own rules still apply.
+                           {"/plain.cgi/extra", TargetKind::forbidden, EACCES},
+                           {"/escape_link/x", TargetKind::forbidden},
+                           {"/cgi_link/x", TargetKind::forbidden},
+                           {"/loop/x", TargetKind::forbidden, ELOOP}});
+    // Without a handler nothing changes: the path is simply not there.
+    config_.cgi_extension_handlers.clear();
+    expect_kinds(config_, {{"/script.cgi/extra", TargetKind::not_found, ENOTDIR},
+                           {"/docs/.hidden/x", TargetKind::not_found}});
 }
 
 TEST_F(TargetResolverTest, ServesScriptsAsFilesWhenNoHandlerIsConfigured) {
@@ -502,9 +543,22 @@ TEST_F(TargetResolverTest, NeverRunsHiddenFilesEvenWhenDotfilesAreServed) {
                            {"/cgi-bin/sub/.x", TargetKind::not_found}});
 }
 
-TEST_F(TargetResolverTest, RefusesAScriptSymlinkThatEscapesTheCgiDirectory) {
+TEST_F(TargetResolverTest, RunsAScriptSymlinkToAnExecutableAnywhere) {
+    // git's documented `ln -s /usr/lib/git-core/git-http-backend cgi-bin/git`.
+    Target target = resolve("/cgi-bin/escape/info/refs");
+    EXPECT_EQ(target.kind, TargetKind::cgi_script);
+    EXPECT_EQ(target.file_path, path("outside/tool"));
+    EXPECT_EQ(target.script_name, "/cgi-bin/escape");
+    EXPECT_EQ(target.path_info, "/info/refs");
+    // Still only executables: a link to a page is not run.
+    expect_kinds(config_, {{"/cgi-bin/to_docroot", TargetKind::forbidden, EACCES}});
+}
+
+TEST_F(TargetResolverTest, RefusesAScriptSymlinkThatEscapesTheCgiDirectoryWhenTold) {
+    config_.cgi_follow_symlinks = false;
     expect_kinds(config_, {{"/cgi-bin/escape", TargetKind::forbidden},
                            {"/cgi-bin/to_docroot", TargetKind::forbidden}});
+    EXPECT_EQ(resolve("/cgi-bin/alias").kind, TargetKind::cgi_script);  // a link inside is fine
     config_.follow_symlinks_outside = true;
     Target target = resolve("/cgi-bin/escape");
     EXPECT_EQ(target.kind, TargetKind::cgi_script);

@@ -33,6 +33,18 @@ TEST(HostWithoutPort, KeepsNamesAndAddressLiteralsAndDropsThePort) {
     }
 }
 
+TEST(HttpsUrl, UsesTheCanonicalNameForAHostThatIsNotOurs) {
+    ServerNames names{"example.org", {"*.example.org"}};
+    EXPECT_EQ(https_url(request_for("/x", "evil.example"), 443, "192.0.2.1", names),
+              "https://example.org/x");
+    EXPECT_EQ(https_url(request_for("/x", "evil/host"), 443, "192.0.2.1", names),
+              "https://example.org/x");
+    EXPECT_EQ(https_url(request_for("/x", ""), 8443, "192.0.2.1", names),
+              "https://example.org:8443/x");
+    EXPECT_EQ(https_url(request_for("/x", "WWW.Example.org:80"), 443, "", names),
+              "https://www.example.org/x");
+}
+
 TEST(HostWithoutPort, RefusesAnythingThatCouldBendTheLocation) {
     for (const char* header : {"", "evil.org/path", "a@b", "host:port", "host:", "[::1", "[::1]x",
                                "[::1]:80x", "[fe80::1%eth0]", "a b", "host:123456"}) {

@@ -341,6 +341,33 @@ TEST_F(ParseConfig, RefusesHttpsOptionsThatCannotWorkTogether) {
     }
 }
 
+TEST_F(ParseConfig, ReadsTheServerNamesLowerCasedAndFollowsCgiSymlinksByDefault) {
+    Config defaults = expect_config(parse({"--docroot", docroot_}));
+    EXPECT_TRUE(defaults.cgi_follow_symlinks);
+    EXPECT_EQ(defaults.server_name, "");
+    Config c = expect_config(
+        parse({"--docroot", docroot_, "--server-name", "WWW.Example.org", "--server-aliases",
+               "example.org", "*.Example.net", "--cgi-follow-symlinks", "false"}));
+    EXPECT_EQ(c.server_name, "www.example.org");
+    EXPECT_EQ(c.server_aliases, (std::vector<std::string>{"example.org", "*.example.net"}));
+    EXPECT_FALSE(c.cgi_follow_symlinks);
+}
+
+TEST_F(ParseConfig, RefusesServerNamesThatAreNotBareHosts) {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--server-name", "example.org:8080"}, "--server-name"},
+        {{"--server-name", "https://example.org"}, "--server-name"},
+        {{"--server-name", "*.example.org"}, "--server-name"},
+        {{"--server-aliases", "www.example.org"}, "--server-aliases"},
+        {{"--server-name", "example.org", "--server-aliases", "a/b"}, "--server-aliases"},
+    };
+    for (const auto& [flags, named] : cases) {
+        std::vector<std::string> args{"--docroot", docroot_};
+        args.insert(args.end(), flags.begin(), flags.end());
+        expect_error_naming(parse(args), named);
+    }
+}
+
 TEST_F(ParseConfig, HelpListsEveryOptionWithItsDefaultAndExitsZero) {
     ConfigExit exit = expect_exit(parse({"--help"}), 0);
     const std::vector<std::pair<std::string, std::string>> options = {
