@@ -34,7 +34,8 @@ class PhpApp : public CgiTest {
                          "session.save_path = \"" +
                              site_.file("sessions") + "\"\n");
         std::vector<std::string> args = privilege_flags();
-        args.insert(args.end(), {"--cgi-handlers", std::string(".php=") + kPhpCgi});
+        args.insert(args.end(), {"--cgi-handlers", std::string(".php=") + kPhpCgi, "--index-files",
+                                 "index.php", "index.html"});
         start(args);
     }
 
@@ -71,6 +72,14 @@ TEST_F(PhpApp, FrontControllerSeesTheScriptAndThePathApart) {
 TEST_F(PhpApp, FrontControllerWithoutPathInfoIsItsHomePage) {
     auto lines = fetch_lines("/app/index.php");
     EXPECT_EQ(lines["route"], "home");
+}
+
+// Apache's `DirectoryIndex index.php`: the directory's URL runs its index script.
+TEST_F(PhpApp, DirectoryUrlRunsItsIndexScript) {
+    auto response = get("/app/");
+    ASSERT_TRUE(response);
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "route=home\n");
 }
 
 TEST_F(PhpApp, FrontControllerAnswersAnUnknownRouteWithItsOwn404) {
