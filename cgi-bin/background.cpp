@@ -1,8 +1,14 @@
 // background: answers at once and goes on working after the response has been sent.
 //
-//   POST background (or GET background?start=1)   starts a job: 202 and a link to its status
-//   GET  background?job=ID                        "still running", or the job's result
-//   GET  background                               a page with the button that starts one
+//   POST background           starts a job: 202 and a link to its status; 403 when the POST
+//                             came from a page of another site, 503 when enough jobs run
+//   GET  background?job=ID    "still running", or the job's result
+//   GET  background           a page with the button that starts one
+//
+// Only a POST starts a job, never a GET: an <img src> on any site could otherwise make its
+// visitors' browsers start jobs here. The POST must come from this server's own pages (Origin,
+// see support/same_origin.hpp), at most CGIHOST_JOB_MAX_RUNNING (4) jobs run at once, and each
+// start removes the files of jobs that ended more than CGIHOST_JOB_EXPIRE_SECONDS (3600) ago.
 //
 // Shows how a CGI program ends its response early: the server ends the response when the
 // program's stdout reaches EOF, not when the program exits. So the program writes the whole
@@ -14,11 +20,14 @@
 // The job stands in for slow work (a report, a conversion): it counts the primes below one
 // million in steps, paced to take CGIHOST_JOB_SECONDS (default 5) seconds. Its state lives in
 // <data>/jobs/<ID>, which is always replaced whole (temporary file + rename), so a status
-// request sees the old state or the new one, never half a file.
+// request sees the old state or the new one, never half a file. Starts take flock(2) on
+// <data>/jobs/.lock, so two of them cannot both see the last free place.
 #include <cgicc/Cgicc.h>
 #include <cgicc/HTTPContentHeader.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,6 +49,7 @@
 #include "data_files.hpp"
 #include "html.hpp"
 #include "request.hpp"
+#include "same_origin.hpp"
 
 namespace {
 
@@ -49,6 +59,12 @@ constexpr double kMaxJobSeconds = 240;
 // A job still "running" this long after it should have ended was stopped (by the server's
 // cgi-max-time, a restart, a crash) and will never finish.
 constexpr int64_t kLostAfterSeconds = 60;
+constexpr double kDefaultMaxRunning = 4;        // CGIHOST_JOB_MAX_RUNNING overrides
+constexpr double kDefaultExpireSeconds = 3600;  // CGIHOST_JOB_EXPIRE_SECONDS overrides
+constexpr double kMostExpireSeconds = 366 * 24 * 3600;
+// A temporary state file lives for the moment of a rename; one older than this was left by a
+// job killed while it saved.
+constexpr int64_t kStrayTemporarySeconds = 600;
 constexpr size_t kIdBytes = 16;  // 128 random bits: ids cannot be guessed or enumerated
 constexpr uint32_t kPrimeLimit = 1'000'000;
 constexpr int kStepsPerSecond = 10;
@@ -56,13 +72,18 @@ constexpr int kStepsPerSecond = 10;
 using samples::RequestError;
 using JobState = std::map<std::string, std::string>;
 
-double job_seconds() {
-    const char* text = std::getenv("CGIHOST_JOB_SECONDS");
-    if (text == nullptr || *text == '\0') return kDefaultJobSeconds;
+// An environment setting in [least, most]; `fallback` when unset or not a number.
+double setting(const char* name, double fallback, double least, double most) {
+    const char* text = std::getenv(name);
+    if (text == nullptr || *text == '\0') return fallback;
     char* end = nullptr;
-    double seconds = std::strtod(text, &end);
-    if (*end != '\0' || !(seconds >= 0)) return kDefaultJobSeconds;
-    return std::min(seconds, kMaxJobSeconds);
+    double value = std::strtod(text, &end);
+    if (*end != '\0' || !(value >= 0)) return fallback;
+    return std::clamp(value, least, most);
+}
+
+double job_seconds() {
+    return setting("CGIHOST_JOB_SECONDS", kDefaultJobSeconds, 0, kMaxJobSeconds);
 }
 
 std::string random_id() {
@@ -111,6 +132,61 @@ std::optional<JobState> load_state(const std::string& id) {
 
 int64_t now() {
     return static_cast<int64_t>(std::time(nullptr));
+}
+
+// "running", "done", "failed", or "lost": a job still "running" this long after it should have
+// ended was stopped (by the server's cgi-max-time, a restart, a crash) and will never finish.
+std::string phase_of(JobState& state) {
+    int64_t due = std::atoll(state["started"].c_str()) + std::atoll(state["seconds"].c_str());
+    if (state["state"] == "running" && now() > due + kLostAfterSeconds) return "lost";
+    return state["state"];
+}
+
+// ---- Admission ------------------------------------------------------------------------------
+
+// Holds flock(2) on <data>/jobs/.lock until destroyed.
+class JobsLock {
+  public:
+    explicit JobsLock(const std::filesystem::path& directory) {
+        fd_.reset(::open((directory / ".lock").c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd_) throw std::system_error(errno, std::generic_category(), "open jobs lock");
+        while (::flock(fd_.get(), LOCK_EX) != 0) {
+            if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "flock");
+        }
+    }
+
+  private:
+    samples::FileDescriptor fd_;
+};
+
+int64_t age_seconds(const std::filesystem::directory_entry& entry) {
+    struct stat info {};
+    if (::stat(entry.path().c_str(), &info) != 0) return 0;
+    return now() - static_cast<int64_t>(info.st_mtime);
+}
+
+// Removes what ended long enough ago (a finished job's file is last written when it ends) and
+// stray temporary files; returns how many jobs are still running. Call it under JobsLock.
+int tidy_jobs(const std::filesystem::path& directory) {
+    const auto expire_after = static_cast<int64_t>(
+        setting("CGIHOST_JOB_EXPIRE_SECONDS", kDefaultExpireSeconds, 0, kMostExpireSeconds));
+    int running = 0;
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+        std::string name = entry.path().filename().string();
+        if (name.starts_with(".tmp-") && age_seconds(entry) >= kStrayTemporarySeconds) {
+            std::filesystem::remove(entry.path(), error);
+        }
+        if (!is_job_id(name)) continue;
+        std::optional<JobState> state = load_state(name);
+        if (!state) continue;  // removed meanwhile
+        if (phase_of(*state) == "running") {
+            ++running;
+        } else if (age_seconds(entry) >= expire_after) {
+            std::filesystem::remove(entry.path(), error);
+        }
+    }
+    return running;
 }
 
 // ---- The job --------------------------------------------------------------------------------
@@ -168,14 +244,35 @@ void end_response() {
     ::close(null);
 }
 
+// Saves the new job's first state, or throws 503 when the most jobs allowed at once run: each
+// holds a process (and here a CPU) for seconds, so a burst of starts must not pile them up.
+void admit_job(const std::string& id, const JobState& state, double seconds) {
+    const auto most =
+        static_cast<int>(setting("CGIHOST_JOB_MAX_RUNNING", kDefaultMaxRunning, 1, 1000));
+    std::filesystem::path directory = samples::data_subdirectory("jobs");
+    JobsLock lock(directory);
+    if (tidy_jobs(directory) >= most) {
+        // The earliest a place can free up: when the newest running job should end.
+        std::string retry = std::to_string(std::max<int64_t>(1, static_cast<int64_t>(seconds)));
+        throw RequestError(503, "Service Unavailable",
+                           std::to_string(most) +
+                               " jobs are running, the most this server runs at once. Try again "
+                               "in " +
+                               retry + " seconds.",
+                           {{"Retry-After", retry}});
+    }
+    save_state(id, state);
+}
+
 void start_job() {
+    samples::require_same_origin();
     const std::string id = random_id();
     const double seconds = job_seconds();
     JobState state{{"state", "running"},
                    {"started", std::to_string(now())},
                    {"seconds", std::to_string(static_cast<int64_t>(seconds + 0.999))},
                    {"progress", "0"}};
-    save_state(id, state);
+    admit_job(id, state, seconds);
 
     std::ostringstream page;
     samples::page_start("Job accepted", page);
@@ -206,10 +303,12 @@ void send_status(const std::string& id) {
         throw RequestError(400, "Bad Request", "A job id is 32 lower-case hexadecimal digits.");
     }
     std::optional<JobState> state = load_state(id);
-    if (!state) throw RequestError(404, "Not Found", "There is no job with that id.");
-    std::string phase = (*state)["state"];
-    int64_t due = std::atoll((*state)["started"].c_str()) + std::atoll((*state)["seconds"].c_str());
-    if (phase == "running" && now() > due + kLostAfterSeconds) phase = "lost";
+    if (!state) {
+        throw RequestError(404, "Not Found",
+                           "There is no job with that id: it never was, or it ended long ago "
+                           "and its result was removed.");
+    }
+    std::string phase = phase_of(*state);
     if (phase == "running") std::cout << "Refresh: 1\n";  // the browser asks again in a second
     std::cout << "Cache-Control: no-store\n" << cgicc::HTTPContentHeader(samples::kHtmlContentType);
     samples::page_start("Job " + id.substr(0, 8));
@@ -230,7 +329,8 @@ void send_status(const std::string& id) {
 void send_start_page() {
     std::cout << cgicc::HTTPContentHeader(samples::kHtmlContentType);
     samples::page_start("Background job");
-    std::cout << "<p>The response comes back at once; the work goes on after it.</p>\n"
+    std::cout << "<p>The response comes back at once; the work goes on after it. Jobs start "
+                 "only from this button, which sends a POST.</p>\n"
                  "<form method=\"post\" action=\"background\">"
                  "<button type=\"submit\">Start a job</button></form>\n";
     samples::page_end();
@@ -243,12 +343,8 @@ void handle_request() {
     if (auto job = form.getElement("job"); job != form.getElements().end()) {
         return send_status(job->getValue());
     }
-    // Only GET starts one: HEAD must stay free of side effects (RFC 9110 §9.3.2).
-    auto start = form.getElement("start");
-    bool is_get = std::strcmp(std::getenv("REQUEST_METHOD"), "GET") == 0;
-    if (is_get && start != form.getElements().end() && start->getValue() == "1") {
-        return start_job();
-    }
+    // Anything else, the old "?start=1" included, only shows the form: a GET must stay free
+    // of side effects (RFC 9110 §9.2.1), or any page could start jobs with an <img>.
     send_start_page();
 }
 

@@ -1,5 +1,6 @@
 // chat: the classic "talking room", done the CGI way: every request is a new process, so the
-// room lives in a file, <data>/chat/messages, and the processes agree through flock(2).
+// room lives in a file, <data>/chat/messages, and the processes agree through flock(2) on
+// <data>/chat/lock.
 //
 //   GET  chat               the room as an HTML page with a form to post (works without JS)
 //   GET  chat?since=N       JSON {"messages":[...],"last_id":M} with the messages after id N;
@@ -12,9 +13,16 @@
 //   - appending under flock(LOCK_EX) with the whole record in one write(2) to an O_APPEND
 //     file, so twenty posters at once neither lose nor interleave messages, and ids (the last
 //     id + 1, read under the same lock) stay unique and increasing; readers take LOCK_SH;
+//   - a bounded room: once the file passes CGIHOST_CHAT_MAX_BYTES (256 KiB), the post that
+//     passed it rewrites it with the newest records (half the bound) under the same lock,
+//     temporary file + rename, so readers see one whole file or the other and ids go on;
+//   - reading only what is new: a reader finds the records after since=N by binary search
+//     on the id-ordered lines, and while it waits reads only the bytes appended since it last
+//     looked (a rotation, seen as a new inode under the name, makes it search again);
 //   - waiting without burning CPU: inotify on the chat directory wakes the long poll as soon
-//     as a writer touches the file (it polls every 150 ms where inotify is missing). The wait
-//     must stay below the server's cgi-timeout, which counts a silent script as hung;
+//     as a writer touches the file; without inotify (none left for the user, or
+//     CGIHOST_CHAT_INOTIFY=0) it looks after 150 ms, then ever less often, up to every 4.8 s.
+//     The wait must stay below the server's cgi-timeout, which counts a silent script as hung;
 //   - one store, two escapings: HTML for the page and JSON strings for the API. The file
 //     itself holds one line per message: id TAB time TAB nick TAB text, with backslash, tab,
 //     CR and LF escaped as \\ \t \r \n, so a record is always exactly one line.
@@ -29,7 +37,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -42,129 +49,29 @@
 #include <system_error>
 #include <vector>
 
+#include "chat_records.hpp"
 #include "data_files.hpp"
 #include "encoding.hpp"
 #include "html.hpp"
+#include "poll_backoff.hpp"
 #include "request.hpp"
 
 namespace {
 
 constexpr size_t kMaxNickCharacters = 32;
 constexpr size_t kMaxMessageCharacters = 2000;
-constexpr double kDefaultWaitSeconds = 25;      // CGIHOST_CHAT_WAIT overrides
-constexpr double kMaxWaitSeconds = 300;         // the server's default cgi-max-time
-constexpr int kPollFallbackMilliseconds = 150;  // without inotify, look this often
-// Readers look at most this far back: a request's cost stays bounded however long the room
-// grows, and the tail still holds hundreds of the largest messages. Appends need only the last
-// record (under 10 KiB even escaped) to learn the next id.
-constexpr size_t kReadTailBytes = 1024 * 1024;
-constexpr size_t kIdTailBytes = 64 * 1024;
+constexpr double kDefaultWaitSeconds = 25;  // CGIHOST_CHAT_WAIT overrides
+constexpr double kMaxWaitSeconds = 300;     // the server's default cgi-max-time
+// The room keeps its newest messages within this many bytes of records (CGIHOST_CHAT_MAX_BYTES
+// overrides): 60 messages of 4 KB or thousands of short ones, and what a reader with since=0
+// reads at most.
+constexpr double kDefaultRoomBytes = 256 * 1024;
+constexpr double kLeastRoomBytes = 1024;
+constexpr double kMostRoomBytes = 64 * 1024 * 1024;
 constexpr size_t kPageMessages = 100;  // the HTML room shows the newest ones
 
 using samples::RequestError;
-
-struct Message {
-    uint64_t id = 0;
-    int64_t time = 0;
-    std::string nick;
-    std::string text;
-};
-
-// ---- The record format ----------------------------------------------------------------------
-
-std::string escape_field(std::string_view text) {
-    std::string escaped;
-    for (char c : text) {
-        switch (c) {
-            case '\\':
-                escaped += "\\\\";
-                break;
-            case '\t':
-                escaped += "\\t";
-                break;
-            case '\n':
-                escaped += "\\n";
-                break;
-            case '\r':
-                escaped += "\\r";
-                break;
-            default:
-                escaped += c;
-        }
-    }
-    return escaped;
-}
-
-std::string unescape_field(std::string_view text) {
-    std::string plain;
-    for (size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '\\' || i + 1 == text.size()) {
-            plain += text[i];
-            continue;
-        }
-        char next = text[++i];
-        plain += next == 't' ? '\t' : next == 'n' ? '\n' : next == 'r' ? '\r' : next;
-    }
-    return plain;
-}
-
-std::string format_record(const Message& message) {
-    return std::to_string(message.id) + '\t' + std::to_string(message.time) + '\t' +
-           escape_field(message.nick) + '\t' + escape_field(message.text) + '\n';
-}
-
-template <typename Number>
-std::optional<Number> parse_number(std::string_view text) {
-    Number value{};
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || error != std::errc{} || end != text.data() + text.size()) {
-        return std::nullopt;
-    }
-    return value;
-}
-
-// One line without its '\n'; nullopt for a line that is not a record (never written by us).
-std::optional<Message> parse_record(std::string_view line) {
-    std::string_view fields[4];
-    for (int i = 0; i < 3; ++i) {
-        size_t tab = line.find('\t');
-        if (tab == std::string_view::npos) return std::nullopt;
-        fields[i] = line.substr(0, tab);
-        line.remove_prefix(tab + 1);
-    }
-    fields[3] = line;
-    auto id = parse_number<uint64_t>(fields[0]);
-    auto time = parse_number<int64_t>(fields[1]);
-    if (!id || !time) return std::nullopt;
-    return Message{*id, *time, unescape_field(fields[2]), unescape_field(fields[3])};
-}
-
-// The complete records among the last `tail_bytes` of the file, oldest first.
-std::vector<Message> read_tail(int fd, size_t tail_bytes) {
-    struct stat info {};
-    if (::fstat(fd, &info) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
-    auto size = static_cast<uint64_t>(info.st_size);
-    uint64_t start = size > tail_bytes ? size - tail_bytes : 0;
-    std::string data(size - start, '\0');
-    size_t got = 0;
-    while (got < data.size()) {
-        ssize_t n =
-            ::pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(start + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        got += static_cast<size_t>(n);
-    }
-    std::string_view rest(data.data(), got);
-    if (start > 0) rest.remove_prefix(std::min(rest.size(), rest.find('\n') + 1));  // partial
-    std::vector<Message> messages;
-    for (size_t newline; (newline = rest.find('\n')) != std::string_view::npos;) {
-        if (auto message = parse_record(rest.substr(0, newline))) {
-            messages.push_back(std::move(*message));
-        }
-        rest.remove_prefix(newline + 1);
-    }
-    return messages;
-}
+using namespace samples::chat;  // the room file's records: Message, format_record, ...
 
 // ---- The room file --------------------------------------------------------------------------
 
@@ -172,42 +79,78 @@ std::filesystem::path chat_directory() {
     return samples::data_subdirectory("chat");
 }
 
-// Holds flock(2) on the open room file until destroyed (closing the file releases it).
-class LockedRoom {
+// An environment setting in [least, most]; `fallback` when unset or not a number.
+double setting(const char* name, double fallback, double least, double most) {
+    const char* text = std::getenv(name);
+    if (text == nullptr || *text == '\0') return fallback;
+    char* end = nullptr;
+    double value = std::strtod(text, &end);
+    if (*end != '\0' || !(value >= 0)) return fallback;
+    return std::clamp(value, least, most);
+}
+
+uint64_t room_bytes() {
+    return static_cast<uint64_t>(
+        setting("CGIHOST_CHAT_MAX_BYTES", kDefaultRoomBytes, kLeastRoomBytes, kMostRoomBytes));
+}
+
+// Holds flock(2) on <chat>/lock until destroyed. The lock is not taken on the messages file
+// itself because rotation puts a new file under that name: a writer that had waited for the
+// old file's lock would append to a file nobody reads any more. The lock file never changes,
+// and being opened read-only it never wakes the long polls that watch the directory.
+class RoomLock {
   public:
-    LockedRoom(const std::filesystem::path& directory, int open_flags, int lock) {
-        fd_.reset(::open((directory / "messages").c_str(), open_flags | O_CLOEXEC, 0644));
-        if (!fd_ && errno == ENOENT) return;  // no message yet: an empty room for readers
-        if (!fd_) throw std::system_error(errno, std::generic_category(), "open messages");
+    RoomLock(const std::filesystem::path& directory, int lock) {
+        fd_.reset(::open((directory / "lock").c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0644));
+        if (!fd_) throw std::system_error(errno, std::generic_category(), "open chat lock");
         while (::flock(fd_.get(), lock) != 0) {
             if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "flock");
         }
     }
-    int fd() const { return fd_.get(); }
-    bool exists() const { return static_cast<bool>(fd_); }
 
   private:
     samples::FileDescriptor fd_;
 };
 
+// Keeps the newest records that fit in half the bound (at least the newest one, so ids go on
+// from it): they are written to a new file that is renamed over the old one while the
+// exclusive lock is held, so a reader sees the whole old room or the whole new one. Half, so
+// that a room at its bound is rewritten once every bound/2 bytes of posts, not at every post.
+void rotate_room(const std::filesystem::path& path, int fd, uint64_t end, uint64_t newest_id) {
+    uint64_t keep = room_bytes() / 2;
+    uint64_t start = line_start_from(fd, end > keep ? end - keep : 0, end);
+    if (start >= end) start = offset_after(fd, end, newest_id - 1);
+    samples::replace_file(path, read_at(fd, start, end - start));
+}
+
 uint64_t append_message(Message message) {
-    LockedRoom room(chat_directory(), O_RDWR | O_APPEND | O_CREAT, LOCK_EX);
-    std::vector<Message> last = read_tail(room.fd(), kIdTailBytes);
-    message.id = last.empty() ? 1 : last.back().id + 1;
+    std::filesystem::path directory = chat_directory();
+    RoomLock lock(directory, LOCK_EX);
+    std::filesystem::path path = directory / "messages";
+    samples::FileDescriptor room(
+        ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+    if (!room) throw std::system_error(errno, std::generic_category(), "open messages");
+    uint64_t before = file_size(room.get());
+    std::optional<Message> last = last_record(room.get(), before);
+    message.id = last ? last->id + 1 : 1;
     message.time = static_cast<int64_t>(std::time(nullptr));
     std::string record = format_record(message);
-    struct stat before {};
-    if (::fstat(room.fd(), &before) != 0) {
-        throw std::system_error(errno, std::generic_category(), "fstat messages");
-    }
     // One write(2) of the whole record; a short one (a full disk) is cut back off, so the
     // file never holds half a line for the next reader or writer to trip over.
-    if (!samples::write_all(room.fd(), record)) {
+    if (!samples::write_all(room.get(), record)) {
         int error = errno;
-        if (::ftruncate(room.fd(), before.st_size) != 0) {
+        if (::ftruncate(room.get(), static_cast<off_t>(before)) != 0) {
             std::cerr << "chat: cannot remove a partial record; readers will skip it\n";
         }
         throw std::system_error(error, std::generic_category(), "append to messages");
+    }
+    if (before + record.size() > room_bytes()) {
+        try {
+            rotate_room(path, room.get(), before + record.size(), message.id);
+        } catch (const std::exception& error) {  // the message is stored: say so all the same
+            std::cerr << "chat: cannot rotate the room, it stays longer for now: " << error.what()
+                      << '\n';
+        }
     }
     return message.id;
 }
@@ -217,57 +160,112 @@ struct Snapshot {
     uint64_t last_id = 0;           // the newest id in the room, 0 when empty
 };
 
-Snapshot read_room(uint64_t since) {
-    LockedRoom room(chat_directory(), O_RDONLY, LOCK_SH);
-    Snapshot snapshot;
-    if (!room.exists()) return snapshot;
-    std::vector<Message> messages = read_tail(room.fd(), kReadTailBytes);
-    if (!messages.empty()) snapshot.last_id = messages.back().id;
-    for (Message& message : messages) {
-        if (message.id > since) snapshot.messages.push_back(std::move(message));
+// Follows the room for one request. It remembers the file it read and where it stopped, so
+// each look reads only the records appended since the last one; when the name points at
+// another file (a rotation), it opens that one and searches again for its place.
+class RoomReader {
+  public:
+    explicit RoomReader(uint64_t since) : since_(since) {}
+
+    // The messages after `since` not returned before, and the newest id, under LOCK_SH.
+    Snapshot look() {
+        RoomLock lock(directory_, LOCK_SH);
+        if ((!file_ || replaced()) && !reopen()) return Snapshot{};
+        uint64_t end = file_size(file_.get());
+        if (end < offset_) find_place(end);  // cut back under our feet: search again
+        Snapshot snapshot{read_records(file_.get(), offset_, end), last_id_};
+        if (!snapshot.messages.empty()) {
+            last_id_ = snapshot.last_id = snapshot.messages.back().id;
+            since_ = last_id_;
+        }
+        return snapshot;
     }
-    return snapshot;
-}
+
+  private:
+    bool replaced() const {
+        struct stat named {};
+        struct stat open {};
+        if (::stat((directory_ / "messages").c_str(), &named) != 0) return true;
+        return ::fstat(file_.get(), &open) != 0 || named.st_ino != open.st_ino ||
+               named.st_dev != open.st_dev;
+    }
+
+    // False when there is no room file yet (no message was ever posted).
+    bool reopen() {
+        file_.reset(::open((directory_ / "messages").c_str(), O_RDONLY | O_CLOEXEC));
+        if (!file_ && errno == ENOENT) return false;
+        if (!file_) throw std::system_error(errno, std::generic_category(), "open messages");
+        find_place(file_size(file_.get()));
+        return true;
+    }
+
+    void find_place(uint64_t end) {
+        std::optional<Message> last = last_record(file_.get(), end);
+        last_id_ = last ? last->id : 0;
+        offset_ = offset_after(file_.get(), end, since_);
+    }
+
+    std::filesystem::path directory_ = chat_directory();
+    samples::FileDescriptor file_;
+    uint64_t since_;       // the newest id the client has (or was given)
+    uint64_t offset_ = 0;  // where the first record after since_ starts in file_
+    uint64_t last_id_ = 0;
+};
 
 // ---- Waiting --------------------------------------------------------------------------------
 
 double wait_seconds() {
-    const char* text = std::getenv("CGIHOST_CHAT_WAIT");
-    if (text == nullptr || *text == '\0') return kDefaultWaitSeconds;
-    char* end = nullptr;
-    double seconds = std::strtod(text, &end);
-    if (*end != '\0' || !(seconds >= 0)) return kDefaultWaitSeconds;
-    return std::min(seconds, kMaxWaitSeconds);
+    return setting("CGIHOST_CHAT_WAIT", kDefaultWaitSeconds, 0, kMaxWaitSeconds);
 }
 
-// Empties the inotify queue: which file changed does not matter, each wake-up re-reads the room.
+// Empties the inotify queue: which file changed does not matter, each wake-up looks again.
 void discard_events(int watch) {
     char events[4096];
     while (::read(watch, events, sizeof events) > 0) {
     }
 }
 
+// An inotify watch on the chat directory, or none: CGIHOST_CHAT_INOTIFY=0 turns it off (for
+// file systems where it never fires, such as NFS written from another machine), and
+// inotify_init fails once the scripts' user has max_user_instances of them (EMFILE), which
+// a thousand long polls reach; that is logged, as the room then answers up to seconds late.
+samples::FileDescriptor watch_directory(const std::filesystem::path& directory) {
+    if (const char* use = std::getenv("CGIHOST_CHAT_INOTIFY"); use != nullptr && *use == '0') {
+        return samples::FileDescriptor();
+    }
+    samples::FileDescriptor watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!watch) {
+        std::cerr << "chat: no inotify (" << std::strerror(errno)
+                  << "), so the long poll looks every 0.15 s to 4.8 s instead; see "
+                     "fs.inotify.max_user_instances\n";
+        return watch;
+    }
+    if (::inotify_add_watch(watch.get(), directory.c_str(), IN_MODIFY | IN_CREATE | IN_MOVED_TO) <
+        0) {
+        std::cerr << "chat: cannot watch " << directory << ": " << std::strerror(errno) << '\n';
+        watch.reset();
+    }
+    return watch;
+}
+
 // The messages after `since`, waiting for the first one when there is none yet. The watch is
-// set before the first read, so a message written between the read and the wait still wakes
+// set before the first look, so a message written between a look and the wait still wakes
 // us. A `since` beyond the newest id (the room was reset) answers at once: the client learns
 // the real last id instead of waiting for ids that may never come.
 Snapshot wait_for_messages(uint64_t since) {
-    std::filesystem::path directory = chat_directory();
-    samples::FileDescriptor watch(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
-    if (watch && ::inotify_add_watch(watch.get(), directory.c_str(),
-                                     IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-        watch.reset();
-    }
+    samples::FileDescriptor watch = watch_directory(chat_directory());
+    RoomReader room(since);
     auto deadline =
         std::chrono::steady_clock::now() + std::chrono::duration<double>(wait_seconds());
-    for (;;) {
-        Snapshot snapshot = read_room(since);
+    for (int attempt = 0;; ++attempt) {
+        Snapshot snapshot = room.look();
         if (!snapshot.messages.empty() || snapshot.last_id < since) return snapshot;
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return snapshot;
         int timeout = watch ? static_cast<int>(left.count())
-                            : std::min<int>(kPollFallbackMilliseconds, left.count());
+                            : std::min<int>(samples::poll_backoff_milliseconds(attempt),
+                                            static_cast<int>(left.count()));
         pollfd ready{watch ? watch.get() : -1, POLLIN, 0};
         if (::poll(&ready, 1, timeout) > 0) discard_events(watch.get());
     }
@@ -292,7 +290,9 @@ void send_json(int status, const std::string& reason, const std::string& body,
     for (const auto& [name, value] : headers) {
         std::cout << name << ": " << value << "\n";
     }
+    // nosniff: a browser must not take an answer that quotes a message for HTML or script.
     std::cout << "Content-Type: application/json\n"
+              << "X-Content-Type-Options: nosniff\n"
               << "Cache-Control: no-store\n"
               << "Content-Length: " << body.size() << "\n\n"
               << body << std::flush;
@@ -330,7 +330,7 @@ std::string text_as_html(std::string_view text) {
 }
 
 void send_room_page() {
-    Snapshot snapshot = read_room(0);
+    Snapshot snapshot = RoomReader(0).look();
     size_t skip =
         snapshot.messages.size() > kPageMessages ? snapshot.messages.size() - kPageMessages : 0;
     std::cout << "Cache-Control: no-store\n" << cgicc::HTTPContentHeader(samples::kHtmlContentType);

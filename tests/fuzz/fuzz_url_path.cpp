@@ -3,7 +3,8 @@
 // - a path that normalises is absolute, has no ".", ".." or empty segment, no NUL or backslash,
 //   and normalising it again changes nothing once it is percent-encoded back;
 // - resolve_target either refuses (404/403/400) or names a file inside the docroot (a static
-//   target, never inside the CGI directory) or inside the CGI directory (a script).
+//   target, never inside the CGI directory, or a .sh handler script) or inside the CGI
+//   directory (a script); a script's name and PATH_INFO make up the whole normalised path.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -46,7 +47,16 @@ void check_resolved(const cgihost::fuzz::FuzzTree& tree, const cgihost::Resolver
             if (is_inside(target.file_path, tree.cgi_dir())) std::abort();
             break;
         case TargetKind::cgi_script:
-            if (!is_inside(target.file_path, tree.cgi_dir())) std::abort();
+            // A script from the CGI directory, or a handler script (run.sh) from the docroot.
+            if (!is_inside(target.file_path, tree.cgi_dir()) &&
+                (target.interpreter.empty() || !is_inside(target.file_path, tree.docroot()))) {
+                std::abort();
+            }
+            // RFC 3875 §3.2: the script's name and PATH_INFO together are the whole path.
+            if (!target.path_info.empty() &&
+                target.script_name + target.path_info != target.url_path) {
+                std::abort();
+            }
             break;
         case TargetKind::redirect_to_slash:
         case TargetKind::not_found:
@@ -60,8 +70,10 @@ void check_resolved(const cgihost::fuzz::FuzzTree& tree, const cgihost::Resolver
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     static const cgihost::fuzz::FuzzTree tree;
-    static const cgihost::ResolverConfig config{
-        .docroot = tree.docroot(), .cgi_url_prefix = "/cgi-bin", .cgi_dir = tree.cgi_dir()};
+    static const cgihost::ResolverConfig config{.docroot = tree.docroot(),
+                                                .cgi_url_prefix = "/cgi-bin",
+                                                .cgi_dir = tree.cgi_dir(),
+                                                .cgi_extension_handlers = {{".sh", "/bin/sh"}}};
     std::string_view raw(reinterpret_cast<const char*>(bytes), size);
     if (auto normalized = cgihost::normalize_url_path(raw)) check_normalized(*normalized);
     check_resolved(tree, config, raw);

@@ -784,16 +784,6 @@ TEST_F(SamplesData, ABackgroundJobAnswersAtOnceAndFinishesLater) {
         << server_->error_log();
 }
 
-TEST_F(SamplesData, ABackgroundJobStartsFromAGetWithStartToo) {
-    HttpResponse accepted = get("/cgi-bin/background?start=1");
-    EXPECT_EQ(accepted.status, 202);
-    EXPECT_FALSE(job_link(accepted.body).empty()) << accepted.body;
-    EXPECT_EQ(get("/cgi-bin/background").status, 200);  // the start form, no job
-    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(data_ / "jobs"),
-                            std::filesystem::directory_iterator()),
-              1);
-}
-
 TEST_F(SamplesData, AnUnknownJobIs404AndAMalformedIdIs400) {
     EXPECT_EQ(get("/cgi-bin/background?job=0123456789abcdef0123456789abcdef").status, 404);
     for (const char* id : {"", "xyz", "../../uploads/x", "0123456789ABCDEF0123456789ABCDEF"}) {
