@@ -91,6 +91,17 @@ TEST_F(PhpApp, FrontControllerAnswersAnUnknownRouteWithItsOwn404) {
     EXPECT_EQ(lines["path"], "/no/such/page");
 }
 
+// The older way: a script in cgi-bin whose first line names php-cgi. It runs because cgihost
+// sets REDIRECT_STATUS for every script, not only for --cgi-handlers ones.
+TEST_F(PhpApp, AScriptInCgiBinWithAPhpCgiLineRunsToo) {
+    site_.write_file("cgi-bin/front.php",
+                     std::string("#!") + kPhpCgi + "\n" + read_file(site_ / "www/app/index.php"),
+                     0755);
+    auto lines = fetch_lines("/cgi-bin/front.php/hello/shebang");
+    EXPECT_EQ(lines["route"], "hello");
+    EXPECT_EQ(lines["name"], "shebang");
+}
+
 // ---- Forms -----------------------------------------------------------------------------------
 
 TEST_F(PhpApp, QueryStringBecomesGetWithArrays) {
