@@ -7,7 +7,8 @@
 //                           when there are none yet it waits (long polling) until one arrives
 //                           or CGIHOST_CHAT_WAIT seconds (default 25) pass
 //   POST chat               nick + message (form-urlencoded) appends a message, then
-//                           303 back to the room, or {"ok":true,"id":N} for Accept: JSON
+//                           303 back to the room, or {"ok":true,"id":N} for Accept: JSON;
+//                           403 when its Origin (or Referer) names another site
 //
 // Shows:
 //   - appending under flock(LOCK_EX) with the whole record in one write(2) to an O_APPEND
@@ -55,6 +56,7 @@
 #include "html.hpp"
 #include "poll_backoff.hpp"
 #include "request.hpp"
+#include "same_origin.hpp"
 
 namespace {
 
@@ -404,6 +406,8 @@ Message validated_message(const cgicc::Cgicc& form) {
 }
 
 void post_message() {
+    // A page on another site must not post in a visitor's name (cross-site request forgery).
+    samples::require_same_origin();
     cgicc::Cgicc form = samples::read_form();
     uint64_t id = append_message(validated_message(form));
     if (wants_json()) {

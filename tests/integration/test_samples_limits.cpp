@@ -380,6 +380,25 @@ TEST_F(SampleLimits, ChatJsonAnswersSayNosniff) {
     EXPECT_EQ(refused.header("X-Content-Type-Options"), "nosniff");
 }
 
+TEST_F(SampleLimits, AChatPostFromAnotherSiteIs403AndStoresNothing) {
+    start({{"CGIHOST_CHAT_WAIT", "1"}});
+    const HeaderList form = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    HeaderList forged = form;
+    forged.emplace_back("Origin", "http://evil.example");
+    HttpResponse refused = request("POST", "/cgi-bin/chat", forged, "nick=mallory&message=spam");
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_THAT(refused.body, HasSubstr("another site"));
+    HeaderList own = form;
+    own.emplace_back("Origin", own_origin());
+    EXPECT_EQ(request("POST", "/cgi-bin/chat", own, "nick=ann&message=hello").status, 303);
+    // A program without Origin (curl, chat-client) still posts.
+    EXPECT_EQ(request("POST", "/cgi-bin/chat", form, "nick=bob&message=hi").status, 303);
+    HttpResponse room = get("/cgi-bin/chat?since=0");
+    EXPECT_THAT(room.body, HasSubstr("hello"));
+    EXPECT_THAT(room.body, HasSubstr("\"hi\""));
+    EXPECT_THAT(room.body, Not(HasSubstr("spam")));
+}
+
 // ---- background ------------------------------------------------------------------------------
 
 TEST_F(SampleLimits, AGetWithStartNoLongerStartsAJob) {
