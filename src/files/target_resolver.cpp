@@ -286,11 +286,15 @@ bool is_cgi_request(const ResolverConfig& config, std::string_view url_path) {
     return url_path.size() == prefix.size() || url_path[prefix.size()] == '/';
 }
 
-// The script's file has been found; check what it really is before running it.
+// The script's file has been found; check what it really is before running it. A script
+// named by a symlink (`script_is_link`) that the walk reached without leaving cgi_dir may lie
+// anywhere with cgi_follow_symlinks; a directory link that leads out does not open the
+// programs beyond it ("cgi-bin/tools -> /usr/bin" would run /usr/bin/sh).
 Target finish_cgi(const ResolverConfig& config, std::string_view url_path,
-                  std::string_view script_name, const Probe& probe) {
+                  std::string_view script_name, const Probe& probe, bool script_is_link) {
     if (!probe.ok()) return make_errno_target(url_path, probe.error_number);
-    bool allowed = config.cgi_follow_symlinks || config.follow_symlinks_outside ||
+    bool allowed = (config.cgi_follow_symlinks && script_is_link) ||
+                   config.follow_symlinks_outside ||
                    is_same_or_inside(probe.canonical, config.cgi_dir);
     if (!allowed || !S_ISREG(probe.info.st_mode)) {
         return make_target(TargetKind::forbidden, url_path);
@@ -314,7 +318,8 @@ Target resolve_cgi(const ResolverConfig& config, const std::string& url_path) {
     // probe_below) and lstat() tells us all that stat() and realpath() would.
     Probe probe;
     probe.canonical = config.cgi_dir;
-    bool saw_symlink = false;
+    bool saw_symlink = false;   // some segment so far was a symlink (to a directory, or the last)
+    bool left_cgi_dir = false;  // a directory symlink led outside cgi_dir
     size_t start = 0;
     while (start + 1 < rest.size()) {  // rest is "/seg/seg..." with at most a trailing "/"
         size_t end = std::min(rest.find('/', start + 1), rest.size());
@@ -326,7 +331,8 @@ Target resolve_cgi(const ResolverConfig& config, const std::string& url_path) {
         if (::lstat(probe.canonical.c_str(), &probe.info) != 0) {
             return make_errno_target(url_path, errno);
         }
-        if (S_ISLNK(probe.info.st_mode)) {
+        const bool is_link = S_ISLNK(probe.info.st_mode);
+        if (is_link) {
             saw_symlink = true;
             if (::stat(probe.canonical.c_str(), &probe.info) != 0) {
                 return make_errno_target(url_path, errno);
@@ -335,7 +341,13 @@ Target resolve_cgi(const ResolverConfig& config, const std::string& url_path) {
         if (!S_ISDIR(probe.info.st_mode)) {
             std::string_view script_name(url_path.data(), config.cgi_url_prefix.size() + end);
             return finish_cgi(config, url_path, script_name,
-                              saw_symlink ? probe_path(probe.canonical) : probe);
+                              saw_symlink ? probe_path(probe.canonical) : probe,
+                              is_link && !left_cgi_dir);
+        }
+        if (is_link) {
+            Probe directory = probe_path(probe.canonical);
+            if (!directory.ok()) return make_errno_target(url_path, directory.error_number);
+            left_cgi_dir = left_cgi_dir || !is_same_or_inside(directory.canonical, config.cgi_dir);
         }
         start = end;
     }

@@ -205,6 +205,8 @@ void TargetResolverTest::build_tree() {
     make_symlink("env", "cgi-bin/alias");
     make_symlink("../outside/tool", "cgi-bin/escape");
     make_symlink("../www/page.txt", "cgi-bin/to_docroot");
+    make_symlink("../outside", "cgi-bin/tools");
+    make_symlink("sub", "cgi-bin/sub_link");
     make_fifo("www/fifo");
     make_fifo("cgi-bin/fifo");
 }
@@ -552,6 +554,20 @@ TEST_F(TargetResolverTest, RunsAScriptSymlinkToAnExecutableAnywhere) {
     EXPECT_EQ(target.path_info, "/info/refs");
     // Still only executables: a link to a page is not run.
     expect_kinds(config_, {{"/cgi-bin/to_docroot", TargetKind::forbidden, EACCES}});
+}
+
+TEST_F(TargetResolverTest, DoesNotOpenADirectoryOfProgramsThroughADirectorySymlink) {
+    // "cgi-bin/tools -> /usr/bin" must not make /cgi-bin/tools/sh a script: only a link that
+    // names the program itself may leave the CGI directory.
+    expect_kinds(config_, {{"/cgi-bin/tools/tool", TargetKind::forbidden},
+                           {"/cgi-bin/tools/tool/x", TargetKind::forbidden}});
+    // A directory link that stays inside is just another way to the same scripts.
+    Target inside = resolve("/cgi-bin/sub_link/x/more");
+    EXPECT_EQ(inside.kind, TargetKind::cgi_script);
+    EXPECT_EQ(inside.file_path, path("cgi-bin/sub/x"));
+    EXPECT_EQ(inside.path_info, "/more");
+    config_.follow_symlinks_outside = true;
+    EXPECT_EQ(resolve("/cgi-bin/tools/tool").kind, TargetKind::cgi_script);
 }
 
 TEST_F(TargetResolverTest, RefusesAScriptSymlinkThatEscapesTheCgiDirectoryWhenTold) {
