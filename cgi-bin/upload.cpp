@@ -35,6 +35,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -63,12 +64,13 @@ constexpr uint64_t kDefaultQuotaFiles = 1000;                // CGIHOST_UPLOAD_Q
 // However CGIHOST_UPLOAD_MAX_FILES is set: the signal handler keeps one slot per file.
 constexpr size_t kMaxFilesCeiling = 100;
 
-constexpr size_t kMaxNameBytes = 100;           // a stored name
-constexpr size_t kMaxExtensionBytes = 16;       // kept whole when a long name is shortened
-constexpr size_t kMaxBoundaryBytes = 70;        // RFC 2046 §5.1.1
-constexpr size_t kWriteBlock = 1024 * 1024;     // hashed and written a block at a time
-constexpr const char* kLockName = ".lock";      // in uploads/; a dotfile, so never listed or sent
-constexpr const char* kRecordName = ".stored";  // the names stored, for download
+constexpr size_t kMaxNameBytes = 100;            // a stored name
+constexpr size_t kMaxExtensionBytes = 16;        // kept whole when a long name is shortened
+constexpr size_t kMaxBoundaryBytes = 70;         // RFC 2046 §5.1.1
+constexpr size_t kWriteBlock = 1024 * 1024;      // hashed and written a block at a time
+constexpr const char* kLockName = ".lock";       // in uploads/; a dotfile, so never listed or sent
+constexpr const char* kRecordName = ".stored";   // the names stored, for download
+constexpr time_t kStaleTemporarySeconds = 3600;  // a left-over temporary older than this goes
 
 using samples::RequestError;
 
@@ -329,14 +331,15 @@ class TemporaryFile {
 
     // Gives the file its final name, replacing a file of that name (rename(2) is atomic: a
     // reader sees the old file or the new one). Signals are blocked, so the handler never
-    // removes a name that is no longer ours.
-    void rename_to(const std::string& name) {
+    // removes a name that is no longer ours. Returns errno, 0 on success.
+    int rename_to(const std::string& name) {
         SignalBlock block;
         if (::renameat(directory_fd_, name_.c_str(), directory_fd_, name.c_str()) != 0) {
-            throw StorageError(errno, "cannot save the file");
+            return errno;
         }
         renamed_ = true;
         g_temporary_names[slot_][0] = '\0';
+        return 0;
     }
 
   private:
@@ -438,16 +441,57 @@ class UploadStore {
             usage.files += 1;
         }
         check_quota(usage);
-        // Renames within one directory need no room, so once the first succeeds the rest do.
-        for (size_t i = 0; i < staged_.size(); ++i) {
-            temporaries_[i]->rename_to(staged_[i].stored_name);
+        remove_stale_temporaries();
+        // Nothing is replaced until everything that can fail has been tried: a name taken by
+        // something that is not a stored file, and the record download reads (a recorded name
+        // without its file yet is harmless; a file without its name would be unreachable).
+        for (const StoredFile& file : staged_) {
+            struct stat info {};
+            if (::fstatat(directory_fd_.get(), file.stored_name.c_str(), &info,
+                          AT_SYMLINK_NOFOLLOW) == 0 &&
+                !S_ISREG(info.st_mode)) {
+                throw StorageError(EEXIST, "cannot save “" + file.stored_name + "”");
+            }
         }
         record_stored_names(usage);
-        if (::fsync(directory_fd_.get()) != 0) throw StorageError(errno, "cannot save the files");
+        // Renames within one directory need no room. Once the first has replaced a file there
+        // is no undoing it, so a later failure is logged and the page says what was stored.
+        std::vector<StoredFile> stored;
+        for (size_t i = 0; i < staged_.size(); ++i) {
+            if (int error = temporaries_[i]->rename_to(staged_[i].stored_name); error != 0) {
+                std::cerr << "upload: cannot store " << staged_[i].stored_name << ": "
+                          << std::strerror(error) << '\n';
+                continue;
+            }
+            stored.push_back(staged_[i]);
+        }
+        if (::fsync(directory_fd_.get()) != 0) {
+            std::cerr << "upload: fsync of the uploads directory: " << std::strerror(errno) << '\n';
+        }
+        if (stored.empty()) throw StorageError(EIO, "cannot save the files");
+        staged_ = std::move(stored);
         return staged_;
     }
 
   private:
+    // Temporaries of a request that was killed outright (SIGKILL, a crash) have no one to
+    // remove them; under the lock, those older than an hour (a live request writes its own
+    // within seconds of starting: its body has already arrived) go.
+    void remove_stale_temporaries() const {
+        const time_t cutoff = ::time(nullptr) - kStaleTemporarySeconds;
+        std::error_code error;
+        for (auto it = std::filesystem::directory_iterator(directory_, error);
+             !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+            std::string name = it->path().filename().string();
+            if (!name.starts_with(".upload-") && !name.starts_with(".tmp-")) continue;
+            struct stat info {};
+            if (::fstatat(directory_fd_.get(), name.c_str(), &info, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISREG(info.st_mode) && info.st_mtime < cutoff) {
+                ::unlinkat(directory_fd_.get(), name.c_str(), 0);
+            }
+        }
+    }
+
     Usage current_usage() const {
         Usage usage;
         std::error_code error;

@@ -375,6 +375,35 @@ TEST_F(SamplesData, TheSameNameAgainReplacesTheEarlierFile) {
     expect_no_temporary_files();
 }
 
+// A name the uploads directory cannot take (here a directory has it) fails the request before
+// anything is replaced: the earlier file of another name in the same request stays as it was.
+TEST_F(SamplesData, AnUploadThatCannotStoreEveryFileReplacesNothing) {
+    EXPECT_EQ(upload_one("kept.txt", "old contents"), "kept.txt");
+    std::filesystem::create_directory(uploads() / "taken.txt");
+    HttpResponse refused =
+        upload({file_part("kept.txt", "new contents"), file_part("taken.txt", "x")});
+    EXPECT_EQ(refused.status, 500) << refused.body;
+    EXPECT_EQ(download("kept.txt").body, "old contents");
+    std::filesystem::remove(uploads() / "taken.txt");
+    expect_no_temporary_files();
+}
+
+// A request killed outright (SIGKILL, a crash) cannot remove its temporaries: the next upload
+// removes those older than an hour, and leaves a fresh one (another request's) alone.
+TEST_F(SamplesData, AnUploadRemovesTemporariesLeftByAKilledRequest) {
+    EXPECT_EQ(upload_one("first.txt", "1"), "first.txt");
+    for (const char* name : {".upload-OLD123", ".tmp-OLD123", ".upload-NEW123"}) {
+        std::ofstream(uploads() / name) << std::string(1000, 'x');
+    }
+    const auto two_hours_ago =
+        std::filesystem::file_time_type::clock::now() - std::chrono::hours(2);
+    std::filesystem::last_write_time(uploads() / ".upload-OLD123", two_hours_ago);
+    std::filesystem::last_write_time(uploads() / ".tmp-OLD123", two_hours_ago);
+    EXPECT_EQ(upload_one("second.txt", "2"), "second.txt");
+    EXPECT_EQ(files_in_uploads(),
+              (std::set<std::string>{".upload-NEW123", "first.txt", "second.txt"}));
+}
+
 TEST_F(SamplesData, HostileFileNamesAreSanitisedAndShownEscaped) {
     HttpResponse response =
         upload({file_part("../../etc/passwd", "p"), file_part(".htaccess", "h"),
