@@ -125,6 +125,33 @@ void rotate_room(const std::filesystem::path& path, int fd, uint64_t end, uint64
     samples::replace_file(path, read_at(fd, start, end - start));
 }
 
+// A record cut short by an earlier failed append whose clean-up failed too would have the next
+// record glued onto it, and its id handed out again: cut it off first. Returns the new size.
+uint64_t drop_partial_record(int fd, uint64_t size) {
+    uint64_t end = size;
+    char buffer[4096];
+    while (end > 0) {
+        size_t length = static_cast<size_t>(std::min<uint64_t>(sizeof buffer, end));
+        ssize_t got = ::pread(fd, buffer, length, static_cast<off_t>(end - length));
+        if (got != static_cast<ssize_t>(length)) {
+            throw std::system_error(errno, std::generic_category(), "read messages");
+        }
+        for (size_t i = length; i-- > 0;) {
+            if (buffer[i] != '\n') continue;
+            uint64_t whole = end - length + i + 1;
+            if (whole != size && ::ftruncate(fd, static_cast<off_t>(whole)) != 0) {
+                throw std::system_error(errno, std::generic_category(), "truncate messages");
+            }
+            return whole;
+        }
+        end -= length;
+    }
+    if (size > 0 && ::ftruncate(fd, 0) != 0) {
+        throw std::system_error(errno, std::generic_category(), "truncate messages");
+    }
+    return 0;
+}
+
 uint64_t append_message(Message message) {
     std::filesystem::path directory = chat_directory();
     RoomLock lock(directory, LOCK_EX);
@@ -132,7 +159,7 @@ uint64_t append_message(Message message) {
     samples::FileDescriptor room(
         ::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
     if (!room) throw std::system_error(errno, std::generic_category(), "open messages");
-    uint64_t before = file_size(room.get());
+    uint64_t before = drop_partial_record(room.get(), file_size(room.get()));
     std::optional<Message> last = last_record(room.get(), before);
     message.id = last ? last->id + 1 : 1;
     message.time = static_cast<int64_t>(std::time(nullptr));

@@ -252,6 +252,22 @@ TEST_F(SampleLimits, TheChatRoomStaysWithinItsBoundAndIdsGoOnAcrossRotations) {
     EXPECT_THAT(get("/cgi-bin/chat").body, HasSubstr("message 40 "));
 }
 
+// A record cut short (a full disk, then a failed clean-up) is cut off by the next post instead
+// of having that post glued onto it and its id handed out twice.
+TEST_F(SampleLimits, APostAfterAHalfWrittenRecordCutsItOffAndKeepsIdsUnique) {
+    start({{"CGIHOST_CHAT_WAIT", "1"}});
+    ASSERT_EQ(post_chat("ann", "one"), 1u);
+    ASSERT_EQ(post_chat("ann", "two"), 2u);
+    // All of a third record but its end of line.
+    std::ofstream(room_file(), std::ios::app) << "3\t1700000000\tann\tcut sho";
+    EXPECT_EQ(post_chat("bob", "three"), 3u);
+    EXPECT_EQ(post_chat("bob", "four"), 4u);
+    const std::string room = get("/cgi-bin/chat?since=0").body;
+    EXPECT_EQ(message_ids(room), id_range(1, 4));
+    EXPECT_THAT(room, HasSubstr("\"three\""));
+    EXPECT_THAT(room, Not(HasSubstr("cut sho")));
+}
+
 // The post that wakes the poll also rotates the room (a new file under the name): the poll
 // answers exactly that message, and polls after it go on from there.
 TEST_F(SampleLimits, ALongPollAnswersAcrossARotationWithExactlyTheNewMessages) {
