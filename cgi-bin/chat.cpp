@@ -3,7 +3,8 @@
 // <data>/chat/lock.
 //
 //   GET  chat               the room as an HTML page with a form to post (works without JS)
-//   GET  chat?since=N       JSON {"messages":[...],"last_id":M} with the messages after id N;
+//   GET  chat?since=N       JSON {"messages":[...],"last_id":M} with the messages after id N
+//                           (the newest 1 MiB of them, and "truncated":true, if more);
 //                           when there are none yet it waits (long polling) until one arrives
 //                           or CGIHOST_CHAT_WAIT seconds (default 25) pass
 //   POST chat               nick + message (form-urlencoded) appends a message, then
@@ -71,6 +72,9 @@ constexpr double kDefaultRoomBytes = 256 * 1024;
 constexpr double kLeastRoomBytes = 1024;
 constexpr double kMostRoomBytes = 64 * 1024 * 1024;
 constexpr size_t kPageMessages = 100;  // the HTML room shows the newest ones
+// A JSON answer holds the newest messages that fit in this (at least one), however large the
+// room may be configured: a client joining a 64 MiB room gets its last MiB, "truncated":true.
+constexpr size_t kMaxAnswerBytes = 1024 * 1024;
 
 using samples::RequestError;
 using namespace samples::chat;  // the room file's records: Message, format_record, ...
@@ -329,11 +333,23 @@ void send_json(int status, const std::string& reason, const std::string& body,
 
 void send_messages(uint64_t since) {
     Snapshot snapshot = wait_for_messages(since);
-    std::string body = "{\"messages\":[";
-    for (size_t i = 0; i < snapshot.messages.size(); ++i) {
-        body += (i == 0 ? "" : ",") + message_json(snapshot.messages[i]);
+    // Newest first until the answer is full, then in order.
+    std::vector<std::string> newest;
+    size_t bytes = 0;
+    for (auto it = snapshot.messages.rbegin(); it != snapshot.messages.rend(); ++it) {
+        std::string json = message_json(*it);
+        if (!newest.empty() && bytes + json.size() + 1 > kMaxAnswerBytes) break;
+        bytes += json.size() + 1;
+        newest.push_back(std::move(json));
     }
-    body += "],\"last_id\":" + std::to_string(snapshot.last_id) + "}\n";
+    const bool truncated = newest.size() < snapshot.messages.size();
+    std::string body = "{\"messages\":[";
+    for (auto it = newest.rbegin(); it != newest.rend(); ++it) {
+        body += (it == newest.rbegin() ? "" : ",") + *it;
+    }
+    body += "],\"last_id\":" + std::to_string(snapshot.last_id);
+    if (truncated) body += ",\"truncated\":true";
+    body += "}\n";
     send_json(200, "OK", body);
 }
 

@@ -5,9 +5,11 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <netdb.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,7 +20,9 @@
 #include <deque>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -193,6 +197,10 @@ class ChatSession {
     static void on_reap(evutil_socket_t, short, void* arg);
 
     evhttp_connection* connect();
+    std::string connect_error_;  // why the last connect() gave nullptr
+    std::string connection_failure() const {
+        return connect_error_.empty() ? "cannot open a connection" : connect_error_;
+    }
     std::unique_ptr<Exchange> send(Purpose purpose, evhttp_cmd_type method,
                                    const std::string& target, const std::string& body);
     std::string failure_of(const Exchange& exchange, evhttp_request* request) const;
@@ -284,9 +292,38 @@ void ChatSession::free_connections() {
     retired_.clear();
 }
 
+// The server's address as numbers. libevent would look a name up itself, but without a DNS
+// base it does so inside evhttp_make_request and reports a failure before that call returns,
+// which no caller expects; looking it up here first keeps every failure asynchronous.
+std::optional<std::string> numeric_address_of(const std::string& host, int port,
+                                              std::string& error) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    int status = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+    if (status != 0 || found == nullptr) {
+        error = "cannot find the address of " + host + ": " + ::gai_strerror(status);
+        return std::nullopt;
+    }
+    char numeric[NI_MAXHOST];
+    status = ::getnameinfo(found->ai_addr, found->ai_addrlen, numeric, sizeof numeric, nullptr, 0,
+                           NI_NUMERICHOST);
+    ::freeaddrinfo(found);
+    if (status != 0) {
+        error = "cannot use the address of " + host + ": " + ::gai_strerror(status);
+        return std::nullopt;
+    }
+    return std::string(numeric);
+}
+
 evhttp_connection* ChatSession::connect() {
+    connect_error_.clear();
+    std::optional<std::string> address =
+        numeric_address_of(server_.host, server_.port, connect_error_);
+    if (!address) return nullptr;
     if (!server_.tls) {
-        return evhttp_connection_base_new(base_.get(), nullptr, server_.host.c_str(),
+        return evhttp_connection_base_new(base_.get(), nullptr, address->c_str(),
                                           static_cast<uint16_t>(server_.port));
     }
     SSL* ssl = SSL_new(tls_.get());
@@ -306,8 +343,10 @@ evhttp_connection* ChatSession::connect() {
     }
     // The answer's end is known from its framing; a missing close_notify is no error here.
     bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
-    return evhttp_connection_base_bufferevent_new(base_.get(), nullptr, tls, server_.host.c_str(),
-                                                  static_cast<uint16_t>(server_.port));
+    evhttp_connection* connection = evhttp_connection_base_bufferevent_new(
+        base_.get(), nullptr, tls, address->c_str(), static_cast<uint16_t>(server_.port));
+    if (connection == nullptr) bufferevent_free(tls);  // and with it the SSL (CLOSE_ON_FREE)
+    return connection;
 }
 
 std::unique_ptr<ChatSession::Exchange> ChatSession::send(Purpose purpose, evhttp_cmd_type method,
@@ -322,6 +361,10 @@ std::unique_ptr<ChatSession::Exchange> ChatSession::send(Purpose purpose, evhttp
         exchange->connection, purpose == Purpose::poll ? kPollTimeoutSeconds : kPostTimeoutSeconds);
     evhttp_connection_set_max_body_size(exchange->connection, kMaxAnswerBytes);
     evhttp_request* request = evhttp_request_new(on_done, exchange.get());
+    if (request == nullptr) {
+        evhttp_connection_free(exchange->connection);
+        return nullptr;
+    }
     evhttp_request_set_error_cb(request, on_error);
     evkeyvalq* headers = evhttp_request_get_output_headers(request);
     evhttp_add_header(headers, "Host", server_.host_header.c_str());
@@ -386,7 +429,7 @@ std::string ChatSession::failure_of(const Exchange& exchange, evhttp_request* re
 
 void ChatSession::start_poll() {
     poll_ = send(Purpose::poll, EVHTTP_REQ_GET, server_.poll_target(since_), {});
-    if (!poll_) poll_failed("cannot open a connection to " + server_.url);
+    if (!poll_) poll_failed("cannot reach " + server_.url + ": " + connection_failure());
 }
 
 void ChatSession::on_poll_timer(evutil_socket_t, short, void* arg) {
@@ -508,7 +551,7 @@ void ChatSession::start_next_post() {
     if (stdin_open_ && outbox_.size() < kMaxQueuedLines) event_add(stdin_event_.get(), nullptr);
     post_ = send(Purpose::post, EVHTTP_REQ_POST, server_.target, body);
     if (!post_) {
-        say("a line was not sent: cannot open a connection to " + server_.url);
+        say("a line was not sent: cannot reach " + server_.url + ": " + connection_failure());
         start_next_post();
     }
 }

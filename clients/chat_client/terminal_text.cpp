@@ -35,9 +35,19 @@ CodePoint decode_utf8(std::string_view text, size_t at) {
     return {value, length};
 }
 
+// Format characters that reorder or hide what follows them on the line (Unicode's bidi
+// controls, marks and invisibles): a nick holding U+202E shows the rest of the line reversed,
+// so another participant could pass their words off as someone else's.
+bool is_invisible_format(char32_t c) {
+    return (c >= 0x200B && c <= 0x200F) ||  // zero-width space/joiners, LRM, RLM
+           (c >= 0x2028 && c <= 0x202E) ||  // line/paragraph separators, embeddings, overrides
+           (c >= 0x2060 && c <= 0x206F) ||  // word joiner, invisible operators, isolates
+           c == 0x061C || c == 0xFEFF;      // Arabic letter mark, zero-width no-break space
+}
+
 bool is_control(char32_t c, bool keep_newlines) {
     if (c == '\t' || (keep_newlines && c == '\n')) return false;
-    return c < 0x20 || (c >= 0x7F && c <= 0x9F);
+    return c < 0x20 || (c >= 0x7F && c <= 0x9F) || is_invisible_format(c);
 }
 
 }  // namespace

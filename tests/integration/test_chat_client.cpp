@@ -365,6 +365,20 @@ TEST_F(ChatClientTest, AServerThatIsDownIsReportedNotFatal) {
     EXPECT_EQ(lonely.wait_exit(), 0) << lonely.err();
 }
 
+// A name that does not resolve: libevent would look it up inside evhttp_make_request and fail
+// before that call returned, which once crashed the client; now it is one more retried failure.
+TEST_F(ChatClientTest, AHostThatDoesNotResolveIsReportedNotFatal) {
+    const std::string url = "http://no-such-host.invalid/cgi-bin/chat";
+    ChatClient lost({"--server", url, "--nick", "lost"});
+    EXPECT_TRUE(lost.wait_for_err("cannot reach " + url)) << lost.err();
+    EXPECT_TRUE(lost.wait_for_err("no-such-host.invalid")) << lost.err();
+    EXPECT_TRUE(lost.wait_for_err("trying again in 2 s")) << lost.err();
+    lost.type("hello?\n");
+    EXPECT_TRUE(lost.wait_for_err("a line was not sent: cannot reach")) << lost.err();
+    lost.close_stdin();
+    EXPECT_EQ(lost.wait_exit(), 0) << lost.err();
+}
+
 TEST_F(ChatClientTest, BadOptionsAreUsageErrors) {
     for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
              {"--server", "ftp://127.0.0.1/chat", "--nick", "x"},

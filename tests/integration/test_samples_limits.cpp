@@ -252,6 +252,30 @@ TEST_F(SampleLimits, TheChatRoomStaysWithinItsBoundAndIdsGoOnAcrossRotations) {
     EXPECT_THAT(get("/cgi-bin/chat").body, HasSubstr("message 40 "));
 }
 
+// A room configured far larger than one answer: a client joining it gets the newest messages
+// that fit in 1 MiB and is told the rest was left out, so no client needs to take 64 MiB.
+TEST_F(SampleLimits, AnAnswerFromAHugeRoomHoldsItsNewestMebibyte) {
+    start({{"CGIHOST_CHAT_MAX_BYTES", "67108864"}, {"CGIHOST_CHAT_WAIT", "1"}});
+    ASSERT_EQ(post_chat("ann", "first"), 1u);
+    {
+        std::ofstream room(room_file(), std::ios::app);
+        for (int id = 2; id <= 1500; ++id) {
+            room << id << "\t1700000000\tann\t" << std::string(1500, 'x') << '\n';
+        }
+    }
+    EXPECT_EQ(post_chat("bob", "newest"), 1501u);
+    HttpResponse answer = get("/cgi-bin/chat?since=0");
+    EXPECT_LE(answer.body.size(), size_t{1024 * 1024 + 4096});
+    EXPECT_THAT(answer.body, HasSubstr("\"truncated\":true"));
+    std::vector<uint64_t> ids = message_ids(answer.body);
+    ASSERT_FALSE(ids.empty());
+    EXPECT_GT(ids.front(), 2u);
+    EXPECT_EQ(ids, id_range(ids.front(), 1501));
+    EXPECT_EQ(last_id(answer.body), 1501u);
+    // A small answer says nothing of the kind.
+    EXPECT_THAT(get("/cgi-bin/chat?since=1500").body, Not(HasSubstr("truncated")));
+}
+
 // A record cut short (a full disk, then a failed clean-up) is cut off by the next post instead
 // of having that post glued onto it and its id handed out twice.
 TEST_F(SampleLimits, APostAfterAHalfWrittenRecordCutsItOffAndKeepsIdsUnique) {

@@ -26,6 +26,18 @@ TEST(SanitizeForTerminal, DropsControlCharactersThatDriveATerminal) {
          "31m",
          false, "csi31m"},                                // U+009B, the C1 CSI
         {"\xC2\x80\xC2\x9F\xC2\xA0", false, "\xC2\xA0"},  // C1 gone, NBSP kept
+        // Bidi overrides, isolates and invisibles would reorder or hide the rest of the line.
+        {"eve\xE2\x80\xAE:bob", false, "eve:bob"},  // U+202E
+        {"a\xE2\x81\xA6"
+         "b\xE2\x81\xA9"
+         "c",
+         false, "abc"},  // U+2066, U+2069
+        {"a\xE2\x80\x8B"
+         "b\xEF\xBB\xBF"
+         "c\xE2\x80\xA8"
+         "d",
+         false, "abcd"},                                                  // ZWSP, BOM, LS
+        {"caf\xC3\xA9 \xE2\x82\xAC", false, "caf\xC3\xA9 \xE2\x82\xAC"},  // é and € stay
         {"caf\xC3\xA9 \xF0\x9F\x98\x80", false, "caf\xC3\xA9 \xF0\x9F\x98\x80"},
         {"bad\xFF"
          "byte",
