@@ -2,6 +2,7 @@
 
 #include <event2/buffer.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +56,7 @@ RequestIntake::RequestIntake(event_base* base, std::unique_ptr<ConnectionTranspo
     resume_event_.reset(event_new(base, -1, 0, &RequestIntake::on_resume, this));
     deadline_timer_.reset(evtimer_new(base, &RequestIntake::on_deadline, this));
     close_event_.reset(evtimer_new(base, &RequestIntake::on_close_now, this));
+    idle_timer_.reset(evtimer_new(base, &RequestIntake::on_idle_timeout, this));
 }
 
 RequestIntake::~RequestIntake() = default;
@@ -91,7 +93,8 @@ void RequestIntake::attach(evhttp_connection* connection) {
 void RequestIntake::detach() {
     transport_->say_goodbye();
     connection_ = nullptr;
-    for (EventPtr* event : {&flush_event_, &resume_event_, &deadline_timer_, &close_event_}) {
+    for (EventPtr* event :
+         {&flush_event_, &resume_event_, &deadline_timer_, &close_event_, &idle_timer_}) {
         if (*event) event_del(event->get());
     }
 }
@@ -109,6 +112,8 @@ void RequestIntake::resume() {
     body_ = {};
     mode_ = Mode::receiving;
     deadline_.await_next();
+    timeval idle = to_timeval(services_.settings.keep_alive_timeout);
+    event_add(idle_timer_.get(), &idle);
     // From the loop, once evhttp has finished with the request and reads again.
     event_active(resume_event_.get(), EV_READ, 0);
 }
@@ -337,6 +342,32 @@ bufferevent_filter_result RequestIntake::discard(evbuffer* src) {
     lingered_bytes_ += length;
     if (lingered_bytes_ > kMaxLingerBytes) event_active(close_event_.get(), EV_TIMEOUT, 0);
     return length > 0 ? BEV_OK : BEV_NEED_MORE;
+}
+
+// The keep-alive timeout. A connection is idle only when no byte of a next request has come:
+// once one has, the head deadline governs. Bytes already waiting (in the socket, or read but
+// not yet looked at) mean the loop was too busy to see them in time: they are the client's
+// next request, sent within the timeout, so they are served; closing now would also reset the
+// connection over them. evhttp's own timeout stays behind this one as a backstop.
+void RequestIntake::on_idle_timeout(evutil_socket_t, short, void* self) {
+    auto& intake = *static_cast<RequestIntake*>(self);
+    if (intake.connection_ == nullptr || intake.mode_ != Mode::receiving ||
+        intake.deadline_.phase() != RequestDeadline::Phase::idle) {
+        return;
+    }
+    if (intake.has_unread_input()) {
+        timeval idle = to_timeval(intake.services_.settings.keep_alive_timeout);
+        event_add(intake.idle_timer_.get(), &idle);
+        bufferevent_flush(intake.filter_, EV_READ, BEV_NORMAL);
+        return;
+    }
+    evhttp_connection_free(intake.connection_);
+}
+
+bool RequestIntake::has_unread_input() const {
+    if (evbuffer_get_length(bufferevent_get_input(transport_->socket())) > 0) return true;
+    int pending = 0;
+    return ::ioctl(socket_fd(), FIONREAD, &pending) == 0 && pending > 0;
 }
 
 void RequestIntake::on_close_now(evutil_socket_t, short, void* self) {

@@ -40,6 +40,10 @@ struct IntakeSettings {
     RequestTimeouts timeouts;
     uint64_t spool_threshold = uint64_t{256} * 1024;  // bodies beyond this go to a file
     std::string spool_dir = "/tmp";                   // where those files are made
+    // Seconds a connection may idle between requests. The intake keeps this clock itself, so
+    // that a request already waiting in the socket when it runs out (the loop was busy) is
+    // served rather than dropped with the connection.
+    double keep_alive_timeout = 15;
 };
 
 class RequestIntake {
@@ -94,6 +98,8 @@ class RequestIntake {
     static void on_resume(evutil_socket_t, short, void* self);
     static void on_deadline(evutil_socket_t, short, void* self);
     static void on_close_now(evutil_socket_t, short, void* self);
+    static void on_idle_timeout(evutil_socket_t, short, void* self);
+    bool has_unread_input() const;
 
     bufferevent_filter_result receive(evbuffer* src, evbuffer* dst);
     bufferevent_filter_result discard(evbuffer* src);
@@ -131,6 +137,7 @@ class RequestIntake {
     EventPtr resume_event_;
     EventPtr deadline_timer_;
     EventPtr close_event_;
+    EventPtr idle_timer_;  // keep-alive: armed when a response is done, until the next request
 };
 
 }  // namespace cgihost

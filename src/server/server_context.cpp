@@ -51,6 +51,7 @@ IntakeSettings make_intake_settings(const Config& config) {
     intake.timeouts = {config.header_timeout, config.body_timeout, config.body_min_rate};
     intake.spool_threshold = config.body_spool_threshold;
     intake.spool_dir = config.body_spool_dir;
+    intake.keep_alive_timeout = config.keep_alive_timeout;
     return intake;
 }
 

@@ -190,8 +190,11 @@ void Worker::on_request_complete(evhttp_request* req, void* self) {
         if (state.intake != nullptr) state.intake->resume();  // the next request may be here
     }
     if (connection != nullptr) {
-        // The connection now idles until the client's next request.
-        timeval idle = to_timeval(worker->context_.config.keep_alive_timeout);
+        // The connection now idles until the client's next request. The intake enforces
+        // keep-alive-timeout (it can tell an idle connection from a busy loop); evhttp's
+        // timeout is only the backstop behind it.
+        timeval idle = to_timeval(worker->context_.config.keep_alive_timeout +
+                                  worker->context_.config.read_timeout);
         evhttp_connection_set_timeout_tv(connection, &idle);
     }
 }

@@ -4,6 +4,7 @@
 // everyone else, without spinning, and give back every descriptor afterwards.
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -169,6 +170,27 @@ TEST_F(ConnectionLimits, ClosesAnIdleKeepAliveConnectionAtTheKeepAliveTimeout) {
     auto idle_since = Clock::now();
     EXPECT_TRUE(connection.wait_closed());
     EXPECT_GE(seconds_since(idle_since), 2.5);
+}
+
+// A request that reached the socket within the keep-alive timeout is served even when the
+// server's loop looks only after the timeout has run out (here it was stopped; in the soak it
+// was busy): the old keep-alive close dropped it, and the client saw a reset instead.
+TEST_F(ConnectionLimits, ServesARequestThatArrivedWhileTheLoopWasTooBusyToSeeIt) {
+    start({"--keep-alive-timeout", "2", "--read-timeout", "600", "--threads", "1"});
+    HttpConnection connection(port());
+    ASSERT_TRUE(connection.request("GET", "/index.html"));
+    ASSERT_EQ(::kill(server_->pid(), SIGSTOP), 0);
+    std::this_thread::sleep_for(3000ms);  // the keep-alive timeout ends while it cannot run
+    connection.send_raw("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::this_thread::sleep_for(200ms);
+    ASSERT_EQ(::kill(server_->pid(), SIGCONT), 0);
+    auto second = connection.read_response(false, kHangGuard);
+    ASSERT_TRUE(second) << "the waiting request was dropped with the idle connection";
+    EXPECT_EQ(second->status, 200);
+    // An idle connection is still closed at its timeout.
+    auto idle_since = Clock::now();
+    EXPECT_TRUE(connection.wait_closed());
+    EXPECT_GE(seconds_since(idle_since), 1.5);
 }
 
 // At this pace the body would take 100 s, and the read timeout lies beyond the hang guard, so

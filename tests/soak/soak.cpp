@@ -309,6 +309,8 @@ int soak_main(const Options& options) {
 
     std::printf("soak: warm-up, %llu requests\n", static_cast<unsigned long long>(options.warmup));
     PhaseResult warmup = run_phase(site, options.warmup, options.concurrency, options.seed);
+    for (const std::string& error : warmup.tally.first_errors)
+        std::printf("  warm-up error: %s\n", error.c_str());
     bool settled = settle(pid);
     const int fds_warm = testing::count_open_fds(pid);
     const uint64_t rss_warm = settled_resident_kib(pid);
@@ -344,6 +346,7 @@ int soak_main(const Options& options) {
     // The whole log, for a failure that its warnings do not explain.
     if (const char* path = std::getenv("CGIHOST_SOAK_LOG"); path != nullptr && *path != '\0') {
         std::ofstream(path) << server.error_log();
+        std::ofstream(std::string(path) + ".access") << server.access_log();
     }
     ok &= check(exit_status == 0, "exit status after SIGTERM: " + std::to_string(exit_status));
     std::printf("soak: %s\n", ok ? "PASS" : "FAIL");

@@ -157,7 +157,14 @@ std::optional<HttpResponse> Client::exchange(const std::string& method, const st
     if (!connection_ || !connection_->connected()) {
         connection_ = std::make_unique<testing::HttpConnection>(site_.port);
         ++tally_.connections;
+        exchanges_on_connection_ = 0;
     }
+    idle_before_last_ =
+        exchanges_on_connection_ == 0
+            ? 0
+            : std::chrono::duration<double>(std::chrono::steady_clock::now() - last_answer_at_)
+                  .count();
+    ++exchanges_on_connection_;
     ++tally_.requests[index_of(current_)];
     ++requests_this_operation_;
     auto started = std::chrono::steady_clock::now();
@@ -169,6 +176,7 @@ std::optional<HttpResponse> Client::exchange(const std::string& method, const st
     auto response = connection_->read_response(false, kResponseTimeout);
     last_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    last_answer_at_ = std::chrono::steady_clock::now();
     if (!response || response->closed) connection_.reset();
     return response;
 }
@@ -180,6 +188,11 @@ bool Client::fail(Kind kind, const std::string& what, const std::optional<HttpRe
                                             std::to_string(response->body.size()) + " body bytes"
                                       : "no response";
         detail += " after " + std::to_string(last_seconds_) + " s";
+        detail += exchanges_on_connection_ <= 1
+                      ? ", on a new connection"
+                      : ", exchange " + std::to_string(exchanges_on_connection_) +
+                            " on its connection, sent after " + std::to_string(idle_before_last_) +
+                            " s idle";
         tally_.first_errors.push_back(std::string(kind_name(kind)) + ": " + what + " (" + detail +
                                       ")");
     }
@@ -360,6 +373,7 @@ bool Client::upload() {
         exchange("POST", "/cgi-bin/upload",
                  {{"Content-Type", std::string("multipart/form-data; boundary=") + kBoundary}},
                  multipart_file(name, data));
+    if (!stored) return fail(Kind::upload, "POST upload of " + name + ": no answer", stored);
     if (!expect(Kind::upload, stored, 200, {digest})) return false;
     std::vector<std::string> cells = first_file_row(stored->body);
     if (cells.size() != 5 || inner_text(cells[0]) != name ||
@@ -367,6 +381,7 @@ bool Client::upload() {
         return fail(Kind::upload, "the page does not list " + name, stored);
     }
     auto back = exchange("GET", "/cgi-bin/download?file=" + testing::encode_query(name));
+    if (!back) return fail(Kind::upload, "GET download of " + name + ": no answer", back);
     if (!expect(Kind::upload, back, 200)) return false;
     if (testing::sha256_hex(back->body) != digest) {
         return fail(Kind::upload, name + " came back different", back);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -118,6 +119,11 @@ class Client {
     std::unique_ptr<testing::HttpConnection> connection_;
     int requests_this_operation_ = 0;
     double last_seconds_ = 0;  // how long the last exchange took
+    // Where the last exchange went: a fresh connection, or one that had served requests and
+    // then idled this long (a failure there may be the server's keep-alive close racing it).
+    uint64_t exchanges_on_connection_ = 0;
+    double idle_before_last_ = 0;
+    std::chrono::steady_clock::time_point last_answer_at_{};
     Tally tally_;
 };
 
