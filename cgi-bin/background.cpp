@@ -72,18 +72,8 @@ constexpr int kStepsPerSecond = 10;
 using samples::RequestError;
 using JobState = std::map<std::string, std::string>;
 
-// An environment setting in [least, most]; `fallback` when unset or not a number.
-double setting(const char* name, double fallback, double least, double most) {
-    const char* text = std::getenv(name);
-    if (text == nullptr || *text == '\0') return fallback;
-    char* end = nullptr;
-    double value = std::strtod(text, &end);
-    if (*end != '\0' || !(value >= 0)) return fallback;
-    return std::clamp(value, least, most);
-}
-
 double job_seconds() {
-    return setting("CGIHOST_JOB_SECONDS", kDefaultJobSeconds, 0, kMaxJobSeconds);
+    return samples::env_setting("CGIHOST_JOB_SECONDS", kDefaultJobSeconds, 0, kMaxJobSeconds);
 }
 
 std::string random_id() {
@@ -168,8 +158,8 @@ int64_t age_seconds(const std::filesystem::directory_entry& entry) {
 // Removes what ended long enough ago (a finished job's file is last written when it ends) and
 // stray temporary files; returns how many jobs are still running. Call it under JobsLock.
 int tidy_jobs(const std::filesystem::path& directory) {
-    const auto expire_after = static_cast<int64_t>(
-        setting("CGIHOST_JOB_EXPIRE_SECONDS", kDefaultExpireSeconds, 0, kMostExpireSeconds));
+    const auto expire_after = static_cast<int64_t>(samples::env_setting(
+        "CGIHOST_JOB_EXPIRE_SECONDS", kDefaultExpireSeconds, 0, kMostExpireSeconds));
     int running = 0;
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
@@ -247,8 +237,8 @@ void end_response() {
 // Saves the new job's first state, or throws 503 when the most jobs allowed at once run: each
 // holds a process (and here a CPU) for seconds, so a burst of starts must not pile them up.
 void admit_job(const std::string& id, const JobState& state, double seconds) {
-    const auto most =
-        static_cast<int>(setting("CGIHOST_JOB_MAX_RUNNING", kDefaultMaxRunning, 1, 1000));
+    const auto most = static_cast<int>(
+        samples::env_setting("CGIHOST_JOB_MAX_RUNNING", kDefaultMaxRunning, 1, 1000));
     std::filesystem::path directory = samples::data_subdirectory("jobs");
     JobsLock lock(directory);
     if (tidy_jobs(directory) >= most) {

@@ -85,19 +85,9 @@ std::filesystem::path chat_directory() {
     return samples::data_subdirectory("chat");
 }
 
-// An environment setting in [least, most]; `fallback` when unset or not a number.
-double setting(const char* name, double fallback, double least, double most) {
-    const char* text = std::getenv(name);
-    if (text == nullptr || *text == '\0') return fallback;
-    char* end = nullptr;
-    double value = std::strtod(text, &end);
-    if (*end != '\0' || !(value >= 0)) return fallback;
-    return std::clamp(value, least, most);
-}
-
 uint64_t room_bytes() {
-    return static_cast<uint64_t>(
-        setting("CGIHOST_CHAT_MAX_BYTES", kDefaultRoomBytes, kLeastRoomBytes, kMostRoomBytes));
+    return static_cast<uint64_t>(samples::env_setting("CGIHOST_CHAT_MAX_BYTES", kDefaultRoomBytes,
+                                                      kLeastRoomBytes, kMostRoomBytes));
 }
 
 // Holds flock(2) on <chat>/lock until destroyed. The lock is not taken on the messages file
@@ -248,7 +238,7 @@ class RoomReader {
 // ---- Waiting --------------------------------------------------------------------------------
 
 double wait_seconds() {
-    return setting("CGIHOST_CHAT_WAIT", kDefaultWaitSeconds, 0, kMaxWaitSeconds);
+    return samples::env_setting("CGIHOST_CHAT_WAIT", kDefaultWaitSeconds, 0, kMaxWaitSeconds);
 }
 
 // Empties the inotify queue: which file changed does not matter, each wake-up looks again.

@@ -87,6 +87,15 @@ void require_choice(const std::string& name, const std::string& value,
     }
 }
 
+double env_setting(const char* name, double fallback, double least, double most) {
+    const char* text = std::getenv(name);
+    if (text == nullptr || *text == '\0') return fallback;
+    char* end = nullptr;
+    double value = std::strtod(text, &end);
+    if (*end != '\0' || !(value >= 0)) return fallback;
+    return std::clamp(value, least, most);
+}
+
 std::string absolute_url(const cgicc::CgiEnvironment& environment, std::string_view path) {
     std::string scheme = environment.usingHTTPS() ? "https://" : "http://";
     return scheme + environment.getServerName() + ':' +

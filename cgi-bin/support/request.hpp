@@ -73,4 +73,8 @@ void require_choice(const std::string& name, const std::string& value,
 // already bracketed when it is an IPv6 address.
 std::string absolute_url(const cgicc::CgiEnvironment& environment, std::string_view path);
 
+// The number in environment variable `name`, clamped to [least, most]; `fallback` when it is
+// unset, empty, not a number or negative. The samples' knobs (CGIHOST_CHAT_WAIT, ...) use it.
+double env_setting(const char* name, double fallback, double least, double most);
+
 }  // namespace samples

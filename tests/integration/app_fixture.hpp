@@ -74,19 +74,6 @@ inline std::string shell_quote(const std::string& word) {
     return quoted + "'";
 }
 
-// Incompressible bytes, the same for the same seed (xorshift64).
-inline std::string pseudo_random_bytes(size_t size, uint64_t seed) {
-    std::string bytes(size, '\0');
-    uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (char& byte : bytes) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        byte = static_cast<char>(state >> 24);
-    }
-    return bytes;
-}
-
 struct FormPart {
     std::string name;                     // the form field
     std::optional<std::string> filename;  // a file part when set

@@ -56,19 +56,6 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Bytes of every value, CR, LF and '-' included, the same for the same seed.
-std::string pseudo_random_bytes(size_t size, uint64_t seed) {
-    std::string bytes(size, '\0');
-    uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (char& byte : bytes) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        byte = static_cast<char>(state >> 24);
-    }
-    return bytes;
-}
-
 // ---- multipart/form-data, built by hand (RFC 7578) -------------------------------------------
 
 struct Part {

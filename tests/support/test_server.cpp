@@ -145,6 +145,18 @@ std::string read_file(const std::filesystem::path& path) {
     return out.str();
 }
 
+std::string pseudo_random_bytes(size_t size, uint64_t seed) {
+    std::string bytes(size, '\0');
+    uint64_t state = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (char& byte : bytes) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        byte = static_cast<char>(state >> 24);
+    }
+    return bytes;
+}
+
 std::string cgihost_binary() {
     return required_env("CGIHOST_BIN");
 }

@@ -36,6 +36,10 @@ class TempDir {
 
 std::string read_file(const std::filesystem::path& path);
 
+// Incompressible bytes of every value (CR, LF and '-' included), the same for the same seed
+// (xorshift64): upload and push payloads that are reproducible when a test fails.
+std::string pseudo_random_bytes(size_t size, uint64_t seed);
+
 // Where meson put things (set through the test's environment).
 std::string cgihost_binary();
 std::string test_cgi_binary();  // the scriptable test CGI, for the CGI tests
