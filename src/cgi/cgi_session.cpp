@@ -88,15 +88,17 @@ std::string format_seconds(double seconds) {
 
 }  // namespace
 
-CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context, evhttp_request* req,
-                       Request request, Target target, int redirect_hops, ReceivedBody body)
+CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context,
+                       std::shared_ptr<const Site> site, evhttp_request* req, Request request,
+                       Target target, int redirect_hops, ReceivedBody body)
     : host_(host),
       context_(context),
+      site_(std::move(site)),
       req_(req),
       request_(std::move(request)),
       target_(std::move(target)),
       redirect_hops_(redirect_hops),
-      stderr_logger_(context.logger, context.cgi.stderr_limit),
+      stderr_logger_(context.logger, site_->cgi.stderr_limit),
       body_(std::move(body)) {
     // RFC 3875 §5: a script whose name starts with "nph-" writes the whole HTTP response.
     nph_ = file_name_of(target_.file_path).starts_with("nph-");
@@ -166,7 +168,7 @@ void CgiSession::wait_for_slot() {
     queued_ = true;
     context_.logger.debug(describe_waiter() + ": every script slot is taken; queued");
     queue_timer_.reset(evtimer_new(host_.event_loop(), &CgiSession::on_queue_timeout, this));
-    timeval wait = to_timeval(context_.cgi.queue_timeout);
+    timeval wait = to_timeval(site_->cgi.queue_timeout);
     event_add(queue_timer_.get(), &wait);
     watch_client();
 }
@@ -222,10 +224,10 @@ void CgiSession::refuse_for_now(const char* message) {
 }
 
 std::string CgiSession::spawn() {
-    const CgiSettings& cgi = context_.cgi;
+    const CgiSettings& cgi = site_->cgi;
     SpawnRequest spawn;
     CgiRequestInfo info =
-        make_request_info(request_, target_, context_.resolver.docroot, body_.length);
+        make_request_info(request_, target_, site_->resolver.docroot, body_.length);
     spawn.envp = build_cgi_environment(info, cgi.environment, ::getenv);
     spawn.argv = build_cgi_argv(target_.file_path, request_.method, request_.query);
     spawn.program = target_.file_path;
@@ -259,8 +261,8 @@ void CgiSession::watch_pipes() {
     stderr_logger_.start(base, std::move(process_.stderr_pipe()), describe(),
                          [this] { maybe_finished(); });
     event_add(exit_event_.get(), nullptr);
-    timeval silence = to_timeval(context_.cgi.timeout);
-    timeval total = to_timeval(context_.cgi.max_time);
+    timeval silence = to_timeval(site_->cgi.timeout);
+    timeval total = to_timeval(site_->cgi.max_time);
     event_add(silence_timer_.get(), &silence);
     event_add(total_timer_.get(), &total);
 }
@@ -314,7 +316,7 @@ void CgiSession::on_stdout_readable(evutil_socket_t fd, short, void* self) {
     if (n == 0) {
         session->finish_output();
     } else {
-        timeval silence = to_timeval(session->context_.cgi.timeout);
+        timeval silence = to_timeval(session->site_->cgi.timeout);
         event_add(session->silence_timer_.get(), &silence);
         session->handle_output(buffer, static_cast<size_t>(n));
     }
@@ -524,7 +526,7 @@ void CgiSession::redirect(const std::string& location) {
 }
 
 void CgiSession::send_x_sendfile(const std::string& path, const CgiResponseHead& head) {
-    const std::string& root = context_.cgi.x_sendfile_root;
+    const std::string& root = site_->cgi.x_sendfile_root;
     std::error_code error;
     auto resolved = std::filesystem::canonical(path, error).string();
     if (root.empty()) {
@@ -533,7 +535,7 @@ void CgiSession::send_x_sendfile(const std::string& path, const CgiResponseHead&
     if (error || resolved.rfind(root + "/", 0) != 0) {
         return fail(status::forbidden, "X-Sendfile path '" + path + "' is outside " + root);
     }
-    Response response = serve_regular_file(request_, resolved, context_.mime_types);
+    Response response = serve_regular_file(request_, resolved, site_->mime_types);
     if (response.status == status::ok || response.status == status::partial_content) {
         for (const auto& header : head.headers) {
             if (is_server_header(header.first)) continue;
@@ -611,7 +613,7 @@ void CgiSession::on_client_closed(evutil_socket_t, short, void* self) {
 
 void CgiSession::on_silence_timeout(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
-    std::string reason = "no output for " + format_seconds(session->context_.cgi.timeout);
+    std::string reason = "no output for " + format_seconds(session->site_->cgi.timeout);
     session->fail(status::gateway_timeout, reason);
     session->maybe_finished();
 }
@@ -619,7 +621,7 @@ void CgiSession::on_silence_timeout(evutil_socket_t, short, void* self) {
 void CgiSession::on_total_timeout(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
     session->fail(status::gateway_timeout,
-                  "ran longer than " + format_seconds(session->context_.cgi.max_time));
+                  "ran longer than " + format_seconds(session->site_->cgi.max_time));
     session->maybe_finished();
 }
 
@@ -627,7 +629,7 @@ void CgiSession::terminate_process() {
     if (!process_.running() || kill_timer_) return;
     process_.signal_group(SIGTERM);
     kill_timer_.reset(evtimer_new(host_.event_loop(), &CgiSession::on_kill_grace, this));
-    timeval grace = to_timeval(context_.cgi.kill_grace);
+    timeval grace = to_timeval(site_->cgi.kill_grace);
     event_add(kill_timer_.get(), &grace);
 }
 

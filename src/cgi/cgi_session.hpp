@@ -43,8 +43,10 @@ class CgiSessionHost {
 
 class CgiSession {
   public:
-    CgiSession(CgiSessionHost& host, const ServerContext& context, evhttp_request* req,
-               Request request, Target target, int redirect_hops, ReceivedBody body);
+    // `site`: the one the request began with, kept until the session ends.
+    CgiSession(CgiSessionHost& host, const ServerContext& context, std::shared_ptr<const Site> site,
+               evhttp_request* req, Request request, Target target, int redirect_hops,
+               ReceivedBody body);
     ~CgiSession();
     CgiSession(const CgiSession&) = delete;
     CgiSession& operator=(const CgiSession&) = delete;
@@ -114,6 +116,7 @@ class CgiSession {
 
     CgiSessionHost& host_;
     const ServerContext& context_;
+    std::shared_ptr<const Site> site_;
     evhttp_request* req_;  // null once the response is over or the connection is gone
     Request request_;
     Target target_;

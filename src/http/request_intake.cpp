@@ -51,8 +51,8 @@ RequestIntake::RequestIntake(event_base* base, std::unique_ptr<ConnectionTranspo
     : base_(base),
       services_(std::move(services)),
       transport_(std::move(transport)),
-      framer_(services_.settings.framing),
-      deadline_(services_.settings.timeouts) {
+      framer_(services_.settings->framing),
+      deadline_(services_.settings->timeouts) {
     resume_event_.reset(event_new(base, -1, 0, &RequestIntake::on_resume, this));
     deadline_timer_.reset(evtimer_new(base, &RequestIntake::on_deadline, this));
     close_event_.reset(evtimer_new(base, &RequestIntake::on_close_now, this));
@@ -112,7 +112,7 @@ void RequestIntake::resume() {
     body_ = {};
     mode_ = Mode::receiving;
     deadline_.await_next();
-    timeval idle = to_timeval(services_.settings.keep_alive_timeout);
+    timeval idle = to_timeval(services_.settings->keep_alive_timeout);
     event_add(idle_timer_.get(), &idle);
     // From the loop, once evhttp has finished with the request and reads again.
     event_active(resume_event_.get(), EV_READ, 0);
@@ -200,7 +200,7 @@ bool RequestIntake::take_step(evbuffer* src, evbuffer* dst, RequestFramer::Step 
 
 bool RequestIntake::begin_body(const evbuffer* src) {
     const RequestHead& head = framer_.head();
-    const IntakeSettings& settings = services_.settings;
+    const IntakeSettings& settings = *services_.settings;
     body_ = {};
     body_.present = head.declares_body;
     if (head.framing == BodyFraming::none) return true;
@@ -243,7 +243,7 @@ bool RequestIntake::is_refused_before_body() {
 
 bool RequestIntake::store_body(evbuffer* src, size_t length) {
     const uint64_t held = body_.file ? 0 : evbuffer_get_length(body_.memory.get());
-    if (!body_.file && held + length > services_.settings.spool_threshold && !start_spool()) {
+    if (!body_.file && held + length > services_.settings->spool_threshold && !start_spool()) {
         return false;
     }
     if (body_.file) {
@@ -259,7 +259,7 @@ bool RequestIntake::store_body(evbuffer* src, size_t length) {
 // Moves the body to an unlinked temporary file (O_TMPFILE: nothing is left behind, whatever
 // happens to the server), and gives its memory share back.
 bool RequestIntake::start_spool() {
-    const std::string& dir = services_.settings.spool_dir;
+    const std::string& dir = services_.settings->spool_dir;
     UniqueFd file(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
     if (!file) {
         const int error_number = errno;
@@ -284,7 +284,7 @@ bool RequestIntake::write_to_spool(evbuffer* from, size_t length) {
         if (written <= 0) {
             const int error_number = written < 0 ? errno : ENOSPC;
             services_.logger.error("cannot write a request body to its temporary file in " +
-                                   services_.settings.spool_dir + ": " +
+                                   services_.settings->spool_dir + ": " +
                                    std::strerror(error_number));
             refuse(is_storage_full(error_number) ? status::insufficient_storage
                                                  : status::internal_server_error,
@@ -356,7 +356,7 @@ void RequestIntake::on_idle_timeout(evutil_socket_t, short, void* self) {
         return;
     }
     if (intake.has_unread_input()) {
-        timeval idle = to_timeval(intake.services_.settings.keep_alive_timeout);
+        timeval idle = to_timeval(intake.services_.settings->keep_alive_timeout);
         event_add(intake.idle_timer_.get(), &idle);
         bufferevent_flush(intake.filter_, EV_READ, BEV_NORMAL);
         return;

@@ -55,7 +55,8 @@ class RequestIntake {
     // address and `https`; nothing else.
     using BodyCheck = std::function<std::optional<Response>(const Request&)>;
     struct Services {
-        const IntakeSettings& settings;
+        // Kept for the connection's life: a reload gives new connections new settings.
+        std::shared_ptr<const IntakeSettings> settings;
         BodyMemoryBudget& budget;
         Logger& logger;
         AccessLogger log_access;

@@ -157,4 +157,9 @@ std::string TlsContextStore::reload() {
     return {};
 }
 
+void TlsContextStore::replace(std::shared_ptr<const TlsContext> context) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(context);
+}
+
 }  // namespace cgihost

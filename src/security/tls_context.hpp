@@ -56,6 +56,8 @@ class TlsContextStore {
     // Loads the files again; on success new connections use the new context and "" is
     // returned, else the old one stays and the reason is returned.
     std::string reload();
+    // Makes `context` (loaded from other files, say) the one new connections get.
+    void replace(std::shared_ptr<const TlsContext> context);
 
   private:
     const TlsFiles files_;

@@ -55,8 +55,9 @@ Response make_challenge_response(const std::string& realm) {
 
 }  // namespace
 
-AccessDecision decide_access(const ServerContext& context, const Request& request) {
-    const AccessPolicy& policy = context.access;
+AccessDecision decide_access(const ServerContext& context, const Site& site,
+                             const Request& request) {
+    const AccessPolicy& policy = site.access;
     AccessDecision decision;
     if (policy.allow.empty() && policy.auth_areas.empty()) return decision;
     // A path that does not normalise is refused by resolve_target (400) before any file.
@@ -133,7 +134,9 @@ void AccessGate::init() {
 }
 
 void AccessGate::check(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
-    AccessDecision decision = decide_access(context_, request);
+    // Held while the decision's area (a part of it) is in use.
+    const std::shared_ptr<const Site> site = host_.site_for(req);
+    AccessDecision decision = decide_access(context_, *site, request);
     if (decision.refusal) return host_.respond(req, request, std::move(*decision.refusal));
     if (decision.area == nullptr) {
         return host_.admitted(req, std::move(request), redirect_hops, std::move(body));
@@ -311,7 +314,7 @@ void AccessGate::on_client_closed(evutil_socket_t, short, void* raw) {
 }
 
 void AccessGate::challenge(evhttp_request* req, const Request& request) {
-    host_.respond(req, request, make_challenge_response(context_.access.realm));
+    host_.respond(req, request, make_challenge_response(host_.site_for(req)->access.realm));
 }
 
 }  // namespace cgihost

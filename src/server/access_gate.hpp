@@ -39,11 +39,14 @@ struct AccessDecision {
 // Pure but for reading the login throttle: the address rules (403), then for a path in an
 // auth area the Authorization header (401 without one that parses as Basic) and the throttle
 // (429 while the client is blocked). Neither refused nor in an area means admitted.
-AccessDecision decide_access(const ServerContext& context, const Request& request);
+AccessDecision decide_access(const ServerContext& context, const Site& site,
+                             const Request& request);
 
 class AccessGateHost {
   public:
     virtual event_base* event_loop() = 0;
+    // The Site the request began with (server_context.hpp): its rules decide it throughout.
+    virtual std::shared_ptr<const Site> site_for(evhttp_request* req) = 0;
     // Sends a complete response and writes the access-log line.
     virtual void respond(evhttp_request* req, const Request& request, Response&& response) = 0;
     virtual void log_access(const Request& request, int status, uint64_t bytes) = 0;

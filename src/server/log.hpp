@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -77,7 +78,9 @@ class Logger {
     }
     void flush();
 
-    bool enabled(LogLevel level) const { return level >= level_; }
+    bool enabled(LogLevel level) const { return level >= level_.load(std::memory_order_relaxed); }
+    // A reload's new --log-level; lines already being written keep theirs.
+    void set_level(LogLevel level) { level_.store(level, std::memory_order_relaxed); }
     void log(LogLevel level, std::string_view message);
     void error(std::string_view message) { log(LogLevel::error, message); }
     void warn(std::string_view message) { log(LogLevel::warn, message); }
@@ -90,7 +93,7 @@ class Logger {
     void run_flusher();
     void flush_locked(std::unique_lock<std::mutex>& lock);
 
-    LogLevel level_;
+    std::atomic<LogLevel> level_;
     LogFile error_file_;
     LogFile access_file_;
     std::mutex buffer_mutex_;

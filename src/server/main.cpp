@@ -13,6 +13,7 @@
 #include "server/log.hpp"
 #include "server/server.hpp"
 #include "server/server_context.hpp"
+#include "server/site.hpp"
 
 namespace {
 
@@ -20,25 +21,6 @@ std::string real_directory(const std::string& path) {
     std::error_code error;
     auto resolved = std::filesystem::canonical(path, error);
     return error ? std::string() : resolved.string();
-}
-
-cgihost::ResolverConfig make_resolver_config(const cgihost::Config& config) {
-    cgihost::ResolverConfig resolver;
-    resolver.docroot = real_directory(config.docroot);
-    resolver.cgi_dir = real_directory(config.cgi_dir);
-    resolver.cgi_url_prefix = config.cgi_url;
-    while (resolver.cgi_url_prefix.size() > 1 && resolver.cgi_url_prefix.back() == '/') {
-        resolver.cgi_url_prefix.pop_back();
-    }
-    resolver.index_files = config.index_files;
-    resolver.serve_dotfiles = config.serve_dotfiles;
-    resolver.follow_symlinks_outside = config.follow_symlinks_outside;
-    resolver.cgi_follow_symlinks = config.cgi_follow_symlinks;
-    for (const auto& handler : config.cgi_handlers) {
-        auto equals = handler.find('=');
-        resolver.cgi_extension_handlers[handler.substr(0, equals)] = handler.substr(equals + 1);
-    }
-    return resolver;
 }
 
 // Started as root, the directories served must be reachable by the users we become, or every
@@ -115,30 +97,23 @@ int run(int argc, char** argv) {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;
     }
-    cgihost::ServerContext context{.config = config,
-                                   .logger = logger,
-                                   .mime_types = cgihost::MimeTypes::with_builtin_defaults(),
-                                   .resolver = make_resolver_config(config),
-                                   .limits = {config.max_uri_size, config.max_header_size},
-                                   .static_options = {config.directory_listing},
-                                   .cgi = cgihost::make_cgi_settings(config),
-                                   .intake = cgihost::make_intake_settings(config),
-                                   .body_budget = cgihost::BodyMemoryBudget(config.max_body_memory),
-                                   .privileges = std::get<cgihost::PrivilegePlan>(privileges)};
-    if (context.privileges.switch_scripts) context.cgi.run_as = context.privileges.scripts;
+    const auto& plan = std::get<cgihost::PrivilegePlan>(privileges);
+    cgihost::SiteInvariants invariants;
+    if (plan.switch_scripts) invariants.run_as = plan.scripts;
     // Password files are read now, as root, so that they may be readable by root alone.
-    auto access = cgihost::load_access_policy(
-        config, [&logger](const std::string& line) { logger.warn(line); });
-    if (auto* error = std::get_if<std::string>(&access)) {
+    auto site = cgihost::build_site(config, invariants,
+                                    [&logger](const std::string& line) { logger.warn(line); });
+    if (auto* error = std::get_if<std::string>(&site)) {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", error->c_str());
         return 2;
     }
-    context.access = std::get<cgihost::AccessPolicy>(std::move(access));
-    context.mime_types.load_file(config.mime_types);
-    if (context.resolver.cgi_dir.empty()) {
-        logger.warn("--cgi-dir '" + config.cgi_dir + "' does not exist; CGI requests will get 404");
-    }
-    cgihost::Server server(context);
+    cgihost::ServerContext context{
+        .config = config,
+        .logger = logger,
+        .sites = cgihost::SiteStore(std::get<std::shared_ptr<const cgihost::Site>>(site)),
+        .body_budget = cgihost::BodyMemoryBudget(config.max_body_memory),
+        .privileges = plan};
+    cgihost::Server server(context, invariants, std::vector<std::string>(argv, argv + argc));
     return server.run();
 }
 }  // namespace

@@ -145,7 +145,9 @@ void prepare_process_signals() {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-Server::Server(ServerContext& context) : context_(context) {}
+Server::Server(ServerContext& context, SiteInvariants invariants,
+               std::vector<std::string> arguments)
+    : context_(context), invariants_(std::move(invariants)), arguments_(std::move(arguments)) {}
 
 Server::~Server() = default;
 
@@ -206,7 +208,10 @@ int Server::run() {
     const uint64_t descriptor_limit = raise_descriptor_limit(original_descriptor_limit);
     if (descriptor_limit > original_descriptor_limit) {
         // Scripts get the starting soft limit back, under the hard limit now in force.
-        context_.cgi.limits.open_files = {original_descriptor_limit, descriptor_limit};
+        invariants_.open_files = {original_descriptor_limit, descriptor_limit};
+        auto site = std::make_shared<Site>(*context_.sites.current());
+        site->cgi.limits.open_files = invariants_.open_files;
+        context_.sites.replace(std::move(site));
     }
     // The sockets are bound and the logs open: what needed root is done. Workers, which
     // inherit the calling thread's credentials, start only after this.
@@ -256,7 +261,7 @@ void Server::wait_for_signals() {
         if (signal_number == SIGHUP) {
             context_.logger.reopen();
             context_.logger.info("log files reopened on SIGHUP");
-            reload_tls();
+            reload();
             continue;
         }
         context_.logger.info(std::string("received ") + strsignal(signal_number) +
@@ -265,16 +270,58 @@ void Server::wait_for_signals() {
     }
 }
 
-// New TLS connections get the reloaded certificate and key; open ones keep theirs. A file
-// that fails to load leaves the current context in place.
-void Server::reload_tls() {
-    if (!tls_) return;
-    if (auto error = tls_->reload(); !error.empty()) {
-        context_.logger.error("TLS reload on SIGHUP failed, keeping the current certificate: " +
+// Reads the command line and its config file again and, when they validate, applies them to
+// new requests (and new TLS connections), all at once; otherwise the running configuration
+// stays and the error log says why. Requests in flight keep the Site they began with.
+void Server::reload() {
+    std::vector<const char*> argv;
+    argv.reserve(arguments_.size());
+    for (const auto& argument : arguments_)
+        argv.push_back(argument.c_str());
+    auto outcome = parse_config(static_cast<int>(argv.size()), argv.data());
+    if (auto* exit = std::get_if<ConfigExit>(&outcome)) {
+        std::string why = exit->message;
+        while (!why.empty() && (why.back() == '\n' || why.back() == ' '))
+            why.pop_back();
+        context_.logger.error("reload on SIGHUP refused, the running configuration stays: " + why);
+        return;
+    }
+    Config loaded = std::get<Config>(std::move(outcome));
+    const auto kept = keep_restart_only_options(context_.config, loaded);
+    std::vector<std::string> warnings;
+    auto site = build_site(loaded, invariants_,
+                           [&warnings](const std::string& line) { warnings.push_back(line); });
+    if (auto* error = std::get_if<std::string>(&site)) {
+        context_.logger.error("reload on SIGHUP refused, the running configuration stays: " +
+                              *error);
+        return;
+    }
+    if (auto error = reload_tls(loaded); !error.empty()) {
+        context_.logger.error("reload on SIGHUP refused, the running configuration stays: TLS: " +
                               error);
         return;
     }
-    context_.logger.info("TLS certificate and key reloaded on SIGHUP");
+    for (const auto& line : warnings)
+        context_.logger.warn(line);
+    context_.sites.replace(std::move(std::get<std::shared_ptr<const Site>>(site)));
+    if (auto level = parse_log_level(loaded.log_level)) context_.logger.set_level(*level);
+    std::string note;
+    for (const auto& flag : kept)
+        note += (note.empty() ? "" : ", ") + flag;
+    context_.logger.info(
+        "configuration reloaded on SIGHUP" +
+        (note.empty() ? std::string() : "; changed but left for a restart: " + note));
+}
+
+// Loads the certificate and key the loaded config names; on success new TLS connections get
+// them (open ones keep theirs). Returns why not, and then nothing changes.
+std::string Server::reload_tls(const Config& loaded) {
+    if (!tls_) return {};
+    auto outcome =
+        TlsContext::load(TlsFiles{loaded.tls_cert, loaded.tls_key, loaded.tls_ocsp_staple});
+    if (auto* error = std::get_if<std::string>(&outcome)) return *error;
+    tls_->replace(std::move(std::get<std::shared_ptr<const TlsContext>>(outcome)));
+    return {};
 }
 
 }  // namespace cgihost

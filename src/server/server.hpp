@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "server/server_context.hpp"
+#include "server/site.hpp"
 #include "util/unique_fd.hpp"
 
 namespace cgihost {
@@ -24,9 +25,11 @@ std::string bind_listener(const ListenAddress& address, unsigned copies, Listene
 
 class Server {
   public:
-    explicit Server(ServerContext& context);
+    // `arguments` is the command line, read again (with its --config file) on SIGHUP.
+    Server(ServerContext& context, SiteInvariants invariants, std::vector<std::string> arguments);
     ~Server();
-    // Binds, starts the workers, then serves until SIGTERM/SIGINT. Returns the exit status;
+    // Binds, starts the workers, then serves until SIGTERM/SIGINT; SIGHUP reopens the logs
+    // and reloads the configuration. Returns the exit status;
     // startup errors are printed as one line and give 2.
     int run();
 
@@ -35,9 +38,12 @@ class Server {
     std::string load_tls();
     std::string start_workers(std::vector<Listener>& listeners);
     void wait_for_signals();
-    void reload_tls();
+    void reload();
+    std::string reload_tls(const Config& loaded);
 
     ServerContext& context_;
+    SiteInvariants invariants_;
+    std::vector<std::string> arguments_;
     std::unique_ptr<TlsContextStore> tls_;
     std::vector<std::unique_ptr<Worker>> workers_;
 };

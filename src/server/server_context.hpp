@@ -1,6 +1,9 @@
-// What every worker shares, read-only after startup: the validated Config, the logs, and the
-// tables derived from the config once (MIME types, resolver settings).
+// What every worker shares: the startup Config, the logs, the current Site (swapped by a
+// reload), and the budgets, queues and caches that live as long as the process.
 #pragma once
+
+#include <memory>
+#include <mutex>
 
 #include "cgi/cgi_admission.hpp"
 #include "cgi/cgi_environment.hpp"
@@ -57,15 +60,45 @@ std::variant<AccessPolicy, std::string> load_access_policy(
 // meant to be slow; more threads would only let guesses take CPU from the event loops.
 unsigned password_verifier_threads();
 
-struct ServerContext {
-    const Config& config;
-    Logger& logger;
+// What a reload (SIGHUP) may change (site.hpp builds it): the validated Config and every
+// table derived from it that requests read. A request takes the current Site when it begins
+// and keeps it to its end; a connection keeps the intake settings of its first moment.
+struct Site {
+    Config config;
     MimeTypes mime_types;
     ResolverConfig resolver;
     RequestLimits limits;
     StaticFileOptions static_options;
     CgiSettings cgi;
     IntakeSettings intake;
+    AccessPolicy access;
+};
+
+// The Site new requests get. Swapped whole by the reload; readers copy the pointer under a
+// lock held for that copy alone.
+class SiteStore {
+  public:
+    explicit SiteStore(std::shared_ptr<const Site> initial) : site_(std::move(initial)) {}
+    std::shared_ptr<const Site> current() const {
+        std::lock_guard lock(mutex_);
+        return site_;
+    }
+    void replace(std::shared_ptr<const Site> site) {
+        std::lock_guard lock(mutex_);
+        site_ = std::move(site);
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Site> site_;
+};
+
+struct ServerContext {
+    // The configuration the process started with: what only a restart changes (listeners,
+    // threads, users, logs, the shared budgets below). Requests read their Site instead.
+    const Config& config;
+    Logger& logger;
+    SiteStore sites;
     // Request bodies in memory, across all workers, against max-body-memory.
     mutable BodyMemoryBudget body_budget{0};
     // Script slots (cgi-max-processes), the per-client cap and the wait queue, shared by
@@ -77,7 +110,6 @@ struct ServerContext {
     // --redirect-to-https. nullptr / 0 without --listen-tls.
     const TlsContextStore* tls = nullptr;
     uint16_t https_port = 0;
-    AccessPolicy access{};
     // Basic authentication's shared state, each behind its own lock: the verifier threads,
     // the memory of recent successes, and the failures per client.
     mutable PasswordVerifier password_verifier{password_verifier_threads(),

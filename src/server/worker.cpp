@@ -105,8 +105,8 @@ void Worker::configure(evhttp* http, NewConnectionCallback new_connection) {
     // We answer every method ourselves (405/501) rather than let evhttp refuse some.
     evhttp_set_allowed_methods(http, kAllMethods);
     // The intake refuses longer heads first; this is evhttp's own bound, kept as a backstop.
-    evhttp_set_max_headers_size(http,
-                                static_cast<ev_ssize_t>(context_.intake.framing.max_head_size));
+    evhttp_set_max_headers_size(
+        http, static_cast<ev_ssize_t>(make_intake_settings(config).framing.max_head_size));
     // Bodies never reach evhttp: the intake receives them and hands evhttp body-less heads.
     evhttp_set_max_body_size(http, 0);
     timeval read_timeout = to_timeval(config.read_timeout);
@@ -175,8 +175,15 @@ void Worker::track_request(evhttp_request* req) {
     if (inserted) evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
     ++it->second.busy;
     evhttp_request_set_on_complete_cb(req, &Worker::on_request_complete, this);
-    timeval write_timeout = to_timeval(context_.config.write_timeout);
+    it->second.site = context_.sites.current();
+    timeval write_timeout = to_timeval(it->second.site->config.write_timeout);
     evhttp_connection_set_timeout_tv(connection, &write_timeout);
+}
+
+std::shared_ptr<const Site> Worker::site_for(evhttp_request* req) {
+    auto it = connections_.find(evhttp_request_get_connection(req));
+    if (it != connections_.end() && it->second.site) return it->second.site;
+    return context_.sites.current();
 }
 
 void Worker::on_request_complete(evhttp_request* req, void* self) {
@@ -188,14 +195,15 @@ void Worker::on_request_complete(evhttp_request* req, void* self) {
         if (state.busy > 0) --state.busy;
         state.file_stream.reset();                            // its last piece is out
         if (state.intake != nullptr) state.intake->resume();  // the next request may be here
-    }
-    if (connection != nullptr) {
         // The connection now idles until the client's next request. The intake enforces
         // keep-alive-timeout (it can tell an idle connection from a busy loop); evhttp's
         // timeout is only the backstop behind it.
-        timeval idle = to_timeval(worker->context_.config.keep_alive_timeout +
-                                  worker->context_.config.read_timeout);
-        evhttp_connection_set_timeout_tv(connection, &idle);
+        if (state.site) {
+            timeval idle = to_timeval(state.site->config.keep_alive_timeout +
+                                      worker->context_.config.read_timeout);
+            evhttp_connection_set_timeout_tv(connection, &idle);
+        }
+        state.site.reset();
     }
 }
 
@@ -225,7 +233,9 @@ bufferevent* Worker::on_new_tls_connection(event_base* base, void* self) {
 bufferevent* Worker::make_connection(event_base* base,
                                      std::unique_ptr<ConnectionTransport> transport) {
     RequestIntake* intake = nullptr;
-    RequestIntake::Services services{context_.intake, context_.body_budget, context_.logger,
+    std::shared_ptr<const Site> site = context_.sites.current();
+    RequestIntake::Services services{std::shared_ptr<const IntakeSettings>(site, &site->intake),
+                                     context_.body_budget, context_.logger,
                                      [this](const Request& request, int code, uint64_t bytes) {
                                          log_access(request, code, bytes);
                                      },
@@ -246,16 +256,18 @@ bufferevent* Worker::make_connection(event_base* base,
 
 // What the access gate can refuse from a request's head alone, it refuses before the body
 // arrives: a client that may not send a body to a URL is not let send it there.
+// The rules are those of the moment the head arrives, as the gate's after it.
 RequestIntake::BodyCheck Worker::check_before_body() const {
-    const AccessPolicy& policy = context_.access;
-    if (policy.allow.empty() && policy.auth_areas.empty()) return {};
     return [&context = context_](const Request& request) -> std::optional<Response> {
+        const std::shared_ptr<const Site> site = context.sites.current();
+        const AccessPolicy& policy = site->access;
+        if (policy.allow.empty() && policy.auth_areas.empty()) return std::nullopt;
         // What on_request answers before the gate keeps its precedence, so such a request is
         // still decided after its body: a malformed one's 400, and the redirect to HTTPS (a
         // 401 in the clear would invite the password in the clear).
-        if (validate_request(request, context.limits)) return std::nullopt;
-        if (!request.https && context.config.redirect_to_https) return std::nullopt;
-        return decide_access(context, request).refusal;
+        if (validate_request(request, site->limits)) return std::nullopt;
+        if (!request.https && site->config.redirect_to_https) return std::nullopt;
+        return decide_access(context, *site, request).refusal;
     };
 }
 
@@ -375,6 +387,7 @@ void Worker::log_access(const Request& request, int code, uint64_t bytes) {
 
 void Worker::handle(evhttp_request* req) {
     track_request(req);
+    const std::shared_ptr<const Site> site = site_for(req);
     Request request = make_request(req);
     ReceivedBody body;
     auto it = connections_.find(evhttp_request_get_connection(req));
@@ -383,23 +396,23 @@ void Worker::handle(evhttp_request* req) {
         request.https = it->second.intake->is_tls();
         request.tls = it->second.intake->tls_facts();
     }
-    if (request.https && context_.config.hsts > 0) {
+    if (request.https && site->config.hsts > 0) {
         // Set now, so every reply to this request carries it: static, CGI, errors.
         evhttp_add_header(evhttp_request_get_output_headers(req), "Strict-Transport-Security",
-                          hsts_header_value(context_.config.hsts).c_str());
+                          hsts_header_value(site->config.hsts).c_str());
     }
     // The intake took Content-Length or chunked framing off the head; scripts see the length
     // of the body as received (RFC 3875 §4.1.2).
     if (body.present) request.headers.emplace_back("Content-Length", std::to_string(body.length));
-    if (auto refusal = validate_request(request, context_.limits)) {
+    if (auto refusal = validate_request(request, site->limits)) {
         respond(req, request, std::move(*refusal));
         return;
     }
-    if (!request.https && context_.config.redirect_to_https) {
+    if (!request.https && site->config.redirect_to_https) {
         fill_local_address(req, request);  // the host when the client named none (HTTP/1.0)
         respond(req, request,
                 make_https_redirect(request, context_.https_port, request.local_addr,
-                                    context_.cgi.environment.server_names));
+                                    site->cgi.environment.server_names));
         return;
     }
     dispatch(req, std::move(request), 0, std::move(body));
@@ -414,17 +427,19 @@ void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops, R
 }
 
 void Worker::admitted(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
-    Target target = resolve_target(context_.resolver, request.path);
+    std::shared_ptr<const Site> site = site_for(req);
+    Target target = resolve_target(site->resolver, request.path);
     if (target.kind != TargetKind::cgi_script) {
         Response response =
-            serve_static_target(request, target, context_.mime_types, context_.static_options);
+            serve_static_target(request, target, site->mime_types, site->static_options);
         respond(req, request, std::move(response));
         return;
     }
     fill_local_address(req, request);
     if (refuse_nph_over_tls(req, request, target)) return;
-    auto session = std::make_unique<CgiSession>(*this, context_, req, std::move(request),
-                                                std::move(target), redirect_hops, std::move(body));
+    auto session =
+        std::make_unique<CgiSession>(*this, context_, std::move(site), req, std::move(request),
+                                     std::move(target), redirect_hops, std::move(body));
     CgiSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     raw->start();

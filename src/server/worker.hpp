@@ -53,6 +53,7 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     void session_finished(CgiSession* session) override;
 
     // AccessGateHost
+    std::shared_ptr<const Site> site_for(evhttp_request* req) override;
     void admitted(evhttp_request* req, Request request, int redirect_hops,
                   ReceivedBody body) override;
 
@@ -64,6 +65,7 @@ class Worker : public CgiSessionHost, public AccessGateHost {
         CgiSession* session = nullptr;    // the CGI session answering the current request
         RequestIntake* intake = nullptr;  // what reads its requests; owned by its bufferevent
         std::unique_ptr<FileStream> file_stream;  // a file body sent in pieces (TLS)
+        std::shared_ptr<const Site> site;         // the current request's, pinned at its start
     };
 
     // evhttp_set_bevcb: called as evhttp accepts a connection, before it exists.
