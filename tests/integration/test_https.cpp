@@ -452,7 +452,8 @@ TEST_F(Tls, KeepsTheOldCertificateWhenTheNewOneIsBad) {
     certificates_.write_file(std::filesystem::path(certificate_.cert).filename().string(),
                              "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n");
     ::kill(server_->pid(), SIGHUP);
-    ASSERT_TRUE(error_log_contains("reload on SIGHUP refused, the running configuration stays: TLS: "))
+    ASSERT_TRUE(
+        error_log_contains("reload on SIGHUP refused, the running configuration stays: TLS: "))
         << server_->error_log();
     auto connection = connect_tls();
     ASSERT_TRUE(connection->connected());
