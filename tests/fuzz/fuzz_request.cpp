@@ -222,6 +222,20 @@ cgihost::Config make_config(const cgihost::fuzz::FuzzTree& tree) {
     return config;
 }
 
+// What main builds with build_site, minus the files it reads: the built-in MIME types, no
+// access rules, and the fuzz tree's resolver (with its .sh handler).
+std::shared_ptr<const cgihost::Site> make_site(const cgihost::Config& config) {
+    auto site = std::make_shared<cgihost::Site>();
+    site->config = config;
+    site->mime_types = cgihost::MimeTypes::with_builtin_defaults();
+    site->resolver = make_resolver(config);
+    site->limits = {config.max_uri_size, config.max_header_size};
+    site->static_options = {config.directory_listing};
+    site->cgi = cgihost::make_cgi_settings(config);
+    site->intake = cgihost::make_intake_settings(config);
+    return site;
+}
+
 class InProcessServer {
   public:
     InProcessServer()
@@ -229,12 +243,7 @@ class InProcessServer {
           logger_("", cgihost::LogLevel::error, ""),
           context_{.config = config_,
                    .logger = logger_,
-                   .mime_types = cgihost::MimeTypes::with_builtin_defaults(),
-                   .resolver = make_resolver(config_),
-                   .limits = {config_.max_uri_size, config_.max_header_size},
-                   .static_options = {config_.directory_listing},
-                   .cgi = cgihost::make_cgi_settings(config_),
-                   .intake = cgihost::make_intake_settings(config_),
+                   .sites = cgihost::SiteStore(make_site(config_)),
                    .body_budget = cgihost::BodyMemoryBudget(config_.max_body_memory)},
           worker_(context_) {
         // As in main: a client that leaves must not kill the server with SIGPIPE.
