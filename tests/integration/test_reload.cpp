@@ -32,8 +32,8 @@ class Reload : public ::testing::Test {
         dir_.let_anyone_write();
         dir_.write_file("www-a/index.html", "site A\n");
         dir_.write_file("www-b/index.html", "site B\n");
-        dir_.write_file("www-a/data.bin", pseudo_random_bytes(64 * 1024, 7));
-        dir_.write_file("www-b/data.bin", pseudo_random_bytes(64 * 1024, 7));
+        dir_.write_file("www-a/data.bin", pseudo_random_bytes(size_t{64} * 1024, 7));
+        dir_.write_file("www-b/data.bin", pseudo_random_bytes(size_t{64} * 1024, 7));
         std::filesystem::create_directories(dir_ / "cgi-a");
         std::filesystem::create_directories(dir_ / "cgi-empty");
         std::filesystem::copy_file(test_cgi_binary(), dir_ / "cgi-a" / "t");
@@ -210,7 +210,8 @@ TEST_F(Reload, EverySecondFor30SecondsUnderLoadNoRequestFails) {
     constexpr int kReloads = 30;
     start(site(dir_.file("www-a"), dir_.file("cgi-a"), "0"));
     const std::string data = read_file(dir_ / "www-a" / "data.bin");
-    const std::string upload = pseudo_random_bytes(300 * 1024, 11);  // beyond the spool threshold
+    const std::string upload =
+        pseudo_random_bytes(size_t{300} * 1024, 11);  // beyond the spool threshold
     const std::string upload_sha = sha256_hex(upload);
     std::atomic<bool> stop{false};
     std::atomic<int> last_generation{0};
@@ -262,6 +263,7 @@ TEST_F(Reload, EverySecondFor30SecondsUnderLoadNoRequestFails) {
         }
     };
     std::vector<std::thread> clients;
+    clients.reserve(tallies.size());
     for (int kind = 0; kind < 3; ++kind)
         clients.emplace_back(client, kind);
     for (int generation = 1; generation <= kReloads; ++generation) {
@@ -273,6 +275,7 @@ TEST_F(Reload, EverySecondFor30SecondsUnderLoadNoRequestFails) {
     }
     // One more round for each client after the last reload.
     std::vector<int> seen;
+    seen.reserve(tallies.size());
     for (const auto& tally : tallies)
         seen.push_back(tally.requests);
     const auto give_up = std::chrono::steady_clock::now() + kHangGuard;
