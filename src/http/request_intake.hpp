@@ -77,6 +77,8 @@ class RequestIntake {
     void attach(evhttp_connection* connection);
     // evhttp is freeing the connection: no callback may touch it any more.
     void detach();
+    // The settings this connection began with.
+    const IntakeSettings& settings() const { return *services_.settings; }
     // The body of the request evhttp has just handed us (present = false when none).
     ReceivedBody take_body();
     // The response is complete: read the next request.

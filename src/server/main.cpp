@@ -26,15 +26,6 @@ std::string real_directory(const std::string& path) {
 // Started as root, the directories served must be reachable by the users we become, or every
 // request would fail later with a puzzling 403 or 502: say so now.
 std::string check_paths_for(const cgihost::PrivilegePlan& plan, const cgihost::Config& config) {
-    // The TLS key is the server's secret: a script that could read it could impersonate the
-    // site. Only checkable when scripts run as a user of their own.
-    if (plan.switch_scripts && !config.tls_key.empty() &&
-        cgihost::check_reachable(config.tls_key, plan.scripts, R_OK).empty()) {
-        return "--tls-key '" + config.tls_key + "' is readable by the scripts' user " +
-               plan.scripts.name +
-               "; make it readable by root only (chmod 600), or also by the server's group "
-               "(e.g. ssl-cert, chmod 640) so that SIGHUP can reload it";
-    }
     if (!plan.drop) return {};
     struct Need {
         const char* flag;

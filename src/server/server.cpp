@@ -287,10 +287,20 @@ void Server::reload() {
         return;
     }
     Config loaded = std::get<Config>(std::move(outcome));
+    // The TLS options were validated against the new listen-tls; kept at the running one, they
+    // could describe listeners that do not exist (a redirect to port 0).
+    if (loaded.listen_tls != context_.config.listen_tls) {
+        context_.logger.error(
+            "reload on SIGHUP refused, the running configuration stays: --listen-tls changed; "
+            "adding or removing HTTPS listeners needs a restart");
+        return;
+    }
     const auto kept = keep_restart_only_options(context_.config, loaded);
     std::vector<std::string> warnings;
-    auto site = build_site(loaded, invariants_,
-                           [&warnings](const std::string& line) { warnings.push_back(line); });
+    const std::shared_ptr<const Site> running = context_.sites.current();
+    auto site = build_site(
+        loaded, invariants_, [&warnings](const std::string& line) { warnings.push_back(line); },
+        running.get());
     if (auto* error = std::get_if<std::string>(&site)) {
         context_.logger.error("reload on SIGHUP refused, the running configuration stays: " +
                               *error);
@@ -304,13 +314,17 @@ void Server::reload() {
     for (const auto& line : warnings)
         context_.logger.warn(line);
     context_.sites.replace(std::move(std::get<std::shared_ptr<const Site>>(site)));
-    if (auto level = parse_log_level(loaded.log_level)) context_.logger.set_level(*level);
     std::string note;
     for (const auto& flag : kept)
         note += (note.empty() ? "" : ", ") + flag;
-    context_.logger.info(
+    const std::string verdict =
         "configuration reloaded on SIGHUP" +
-        (note.empty() ? std::string() : "; changed but left for a restart: " + note));
+        (note.empty() ? std::string() : "; changed but left for a restart: " + note);
+    // Said under the more talkative of the old and the new --log-level.
+    const bool said_before = context_.logger.enabled(LogLevel::info);
+    if (said_before) context_.logger.info(verdict);
+    if (auto level = parse_log_level(loaded.log_level)) context_.logger.set_level(*level);
+    if (!said_before) context_.logger.info(verdict);
 }
 
 // Loads the certificate and key the loaded config names; on success new TLS connections get

@@ -70,7 +70,8 @@ LoginThrottleLimits make_login_throttle_limits(const Config& config) {
 }
 
 std::variant<AccessPolicy, std::string> load_access_policy(
-    const Config& config, const std::function<void(const std::string&)>& warn) {
+    const Config& config, const std::function<void(const std::string&)>& warn,
+    const AccessPolicy* running) {
     AccessPolicy policy;
     policy.realm = config.basic_auth_realm;
     for (const auto& text : config.allow) {
@@ -78,7 +79,8 @@ std::variant<AccessPolicy, std::string> load_access_policy(
         if (auto* error = std::get_if<std::string>(&rule)) return "--allow: " + *error;
         policy.allow.push_back(std::get<AccessRule>(std::move(rule)));
     }
-    auto areas = load_auth_areas(config.basic_auth, warn);
+    auto areas = load_auth_areas(config.basic_auth, warn,
+                                 running != nullptr ? &running->auth_areas : nullptr);
     if (auto* error = std::get_if<std::string>(&areas)) return *error;
     policy.auth_areas = std::get<std::vector<AuthArea>>(std::move(areas));
     return policy;

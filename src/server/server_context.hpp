@@ -53,8 +53,10 @@ struct AccessPolicy {
 
 // Parses the rules and reads every htpasswd file (as root, before the privilege drop).
 // `warn` gets a line per refused entry. Returns the policy or a startup error.
+// On a reload, `running` is the policy in force (see load_auth_areas).
 std::variant<AccessPolicy, std::string> load_access_policy(
-    const Config& config, const std::function<void(const std::string&)>& warn);
+    const Config& config, const std::function<void(const std::string&)>& warn,
+    const AccessPolicy* running = nullptr);
 
 // How many threads check passwords: one, or two where there are cores to spare. bcrypt is
 // meant to be slow; more threads would only let guesses take CPU from the event loops.

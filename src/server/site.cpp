@@ -1,5 +1,7 @@
 #include "server/site.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 namespace cgihost {
@@ -34,18 +36,30 @@ ResolverConfig make_resolver_config(const Config& config) {
 
 std::variant<std::shared_ptr<const Site>, std::string> build_site(
     Config config, const SiteInvariants& invariants,
-    const std::function<void(const std::string&)>& warn) {
+    const std::function<void(const std::string&)>& warn, const Site* running) {
+    // The TLS key is the server's secret: a script that could read it could impersonate the
+    // site. Only checkable when scripts run as a user of their own.
+    if (invariants.run_as && !config.tls_key.empty() &&
+        check_reachable(config.tls_key, *invariants.run_as, R_OK).empty()) {
+        return "--tls-key '" + config.tls_key + "' is readable by the scripts' user " +
+               invariants.run_as->name +
+               "; make it readable by root only (chmod 600), or also by the server's group "
+               "(e.g. ssl-cert, chmod 640) so that SIGHUP can reload it";
+    }
     auto site = std::make_shared<Site>();
     site->resolver = make_resolver_config(config);
     if (site->resolver.docroot.empty()) return "--docroot '" + config.docroot + "' does not exist";
     if (site->resolver.cgi_dir.empty()) {
         warn("--cgi-dir '" + config.cgi_dir + "' does not exist; CGI requests will get 404");
     }
-    auto access = load_access_policy(config, warn);
+    auto access = load_access_policy(config, warn, running != nullptr ? &running->access : nullptr);
     if (auto* error = std::get_if<std::string>(&access)) return *error;
     site->access = std::get<AccessPolicy>(std::move(access));
     site->mime_types = MimeTypes::with_builtin_defaults();
-    site->mime_types.load_file(config.mime_types);
+    if (!site->mime_types.load_file(config.mime_types) && running != nullptr) {
+        warn("--mime-types '" + config.mime_types +
+             "' cannot be read; types come from the built-in table alone");
+    }
     site->limits = {config.max_uri_size, config.max_header_size};
     site->static_options = {config.directory_listing};
     site->cgi = make_cgi_settings(config);

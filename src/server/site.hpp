@@ -23,15 +23,17 @@ namespace cgihost {
 // What the process decided at startup and every Site inherits: the scripts' user, and the
 // descriptor limit scripts get back after the server raised its own.
 struct SiteInvariants {
-    std::optional<Identity> run_as;
+    std::optional<Identity> run_as;  // set when scripts run as a user of their own
     rlimit open_files{};
 };
 
 // Builds a Site from a validated config, reading the MIME types and password files. `warn`
-// gets a line per refused password entry. Returns the Site or why it cannot be used.
+// gets a line per refused password entry and per file that falls back. Refuses a TLS key the
+// scripts' user could read. `running`, on a reload, is the Site in force (password files the
+// server's user cannot read keep their users from it). Returns the Site or why not.
 std::variant<std::shared_ptr<const Site>, std::string> build_site(
     Config config, const SiteInvariants& invariants,
-    const std::function<void(const std::string&)>& warn);
+    const std::function<void(const std::string&)>& warn, const Site* running = nullptr);
 
 // A reload leaves some options to the next start (sockets, threads, users, log paths, the
 // process-wide budgets and queues, and the limits evhttp was configured with): where `loaded`

@@ -198,8 +198,8 @@ void Worker::on_request_complete(evhttp_request* req, void* self) {
         // The connection now idles until the client's next request. The intake enforces
         // keep-alive-timeout (it can tell an idle connection from a busy loop); evhttp's
         // timeout is only the backstop behind it.
-        if (state.site) {
-            timeval idle = to_timeval(state.site->config.keep_alive_timeout +
+        if (state.intake != nullptr) {
+            timeval idle = to_timeval(state.intake->settings().keep_alive_timeout +
                                       worker->context_.config.read_timeout);
             evhttp_connection_set_timeout_tv(connection, &idle);
         }
@@ -234,7 +234,8 @@ bufferevent* Worker::make_connection(event_base* base,
                                      std::unique_ptr<ConnectionTransport> transport) {
     RequestIntake* intake = nullptr;
     std::shared_ptr<const Site> site = context_.sites.current();
-    RequestIntake::Services services{std::shared_ptr<const IntakeSettings>(site, &site->intake),
+    // A copy, so that a connection kept open holds its settings and not the whole Site.
+    RequestIntake::Services services{std::make_shared<const IntakeSettings>(site->intake),
                                      context_.body_budget, context_.logger,
                                      [this](const Request& request, int code, uint64_t bytes) {
                                          log_access(request, code, bytes);

@@ -447,6 +447,19 @@ TEST_F(Tls, ReloadsTheCertificateOnSighupWhileOpenConnectionsGoOn) {
     EXPECT_EQ(response->body, "still-here");
 }
 
+// The rule startup enforces (the scripts' user must not read the key) holds for a reload too.
+TEST_F(Tls, AReloadRefusesAKeyTheScriptsCouldRead) {
+    if (::geteuid() != 0) GTEST_SKIP() << "scripts run as a user of their own only under root";
+    start_https();
+    ASSERT_EQ(::chmod(certificate_.key.c_str(), 0644), 0);
+    ::kill(server_->pid(), SIGHUP);
+    ASSERT_TRUE(error_log_contains("reload on SIGHUP refused")) << server_->error_log();
+    EXPECT_TRUE(error_log_contains("is readable by the scripts' user")) << server_->error_log();
+    auto connection = connect_tls();
+    ASSERT_TRUE(connection->connected());
+    EXPECT_EQ(connection->request("GET", "/index.html")->status, 200);
+}
+
 TEST_F(Tls, KeepsTheOldCertificateWhenTheNewOneIsBad) {
     start_https();
     certificates_.write_file(std::filesystem::path(certificate_.cert).filename().string(),

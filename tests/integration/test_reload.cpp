@@ -19,6 +19,7 @@
 #include "auth_fixture.hpp"
 #include "http_client.hpp"
 #include "sha256.hpp"
+#include "test_certificates.hpp"
 #include "test_server.hpp"
 
 namespace cgihost::testing {
@@ -44,10 +45,11 @@ class Reload : public ::testing::Test {
         dir_.write_file("cgihost.conf", "cgi-url = \"/cgi-bin/\"\n" + lines, 0644);
     }
 
+    // `lines` go to the config file; the command line adds only --config and --threads.
     void start(const std::string& lines) {
         write_config(lines);
-        server_ = std::make_unique<TestServer>(std::vector<std::string>{
-            "--config", dir_.file("cgihost.conf"), "--threads", "2", "--log-level", "debug"});
+        server_ = std::make_unique<TestServer>(
+            std::vector<std::string>{"--config", dir_.file("cgihost.conf"), "--threads", "2"});
     }
 
     size_t count_in_error_log(const std::string& text) const {
@@ -140,14 +142,15 @@ TEST_F(Reload, AConfigThatDoesNotValidateIsRefusedAndTheRunningOneStays) {
 }
 
 TEST_F(Reload, ARequestInFlightFinishesUnderTheConfigurationItBeganWith) {
-    // The script stays silent for longer than the new config's cgi-timeout allows: begun under
-    // the old one (60 s), it is still answered; a new request under the new one times out.
+    // Begun under cgi-timeout = 60, the script writes, then stays silent for longer than the
+    // new config's cgi-timeout of 1 s, then writes again: it is answered whole. A request
+    // begun after the reload, as silent, is cut off (504).
     start(site(dir_.file("www-a"), dir_.file("cgi-a"), "1") + "cgi-timeout = 60\n");
     const std::string started = dir_.file("started");
     const std::string gate = dir_.file("gate");
     HttpConnection in_flight(server_->port());
     in_flight.send_raw("GET /cgi-bin/t?touch=" + started + "&wait-for=" + gate +
-                       "&env HTTP/1.1\r\nHost: x\r\n\r\n");
+                       "&env&body=first&sleep=2.5&body=second HTTP/1.1\r\nHost: x\r\n\r\n");
     const auto give_up = std::chrono::steady_clock::now() + kHangGuard;
     while (!std::filesystem::exists(started) && std::chrono::steady_clock::now() < give_up)
         std::this_thread::sleep_for(kPoll);
@@ -155,17 +158,56 @@ TEST_F(Reload, ARequestInFlightFinishesUnderTheConfigurationItBeganWith) {
 
     write_config(site(dir_.file("www-b"), dir_.file("cgi-a"), "2") + "cgi-timeout = 1\n");
     ASSERT_TRUE(reload());
+    dir_.write_file("gate", "");
     auto timed_out = get("/cgi-bin/t?sleep=3&body=late");
     ASSERT_TRUE(timed_out);
     EXPECT_EQ(timed_out->status, 504) << "the new request runs under cgi-timeout = 1";
 
-    // By now the first script has been silent for longer than the new timeout too.
-    dir_.write_file("gate", "");
     auto response = in_flight.read_response();
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
     EXPECT_NE(response->body.find("GEN=1\n"), std::string::npos) << response->body;
+    EXPECT_NE(response->body.find("firstsecond"), std::string::npos)
+        << "cut off under the new timeout: " << response->body;
     EXPECT_EQ(body_of("/"), "200 site B\n");
+}
+
+// A password file only root may read was read at startup; the reload, running as the
+// server's user, keeps those users rather than refusing (which would also refuse a renewed
+// certificate).
+TEST_F(Reload, APasswordFileOnlyRootMayReadKeepsItsUsers) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs a root-started server that drops privileges";
+    const std::string users = dir_.file("users.htpasswd");
+    dir_.write_file("users.htpasswd", "alice:" + openssl_passwd("-5", "first") + "\n", 0600);
+    dir_.write_file("www-b/private/index.html", "secret\n");
+    const std::string auth = "basic-auth = [\"/private=" + users + "\"]\n";
+    start(site(dir_.file("www-a"), dir_.file("cgi-a"), "1") + auth);
+    write_config(site(dir_.file("www-b"), dir_.file("cgi-a"), "2") + auth);
+    ASSERT_TRUE(reload()) << server_->error_log();
+    EXPECT_NE(server_->error_log().find("keeping the users read at startup"), std::string::npos)
+        << server_->error_log();
+    EXPECT_EQ(get("/private/", {basic_auth("alice", "first")})->status, 200);
+    EXPECT_EQ(get("/private/")->status, 401);
+    EXPECT_EQ(body_of("/"), "200 site B\n");
+}
+
+// TLS options are validated against listen-tls; a reload cannot add or remove HTTPS
+// listeners, so it is refused rather than, say, redirecting every request to port 0.
+TEST_F(Reload, AddingHttpsListenersIsLeftToARestartAndRefused) {
+    std::filesystem::create_directories(dir_ / "ca");
+    TestCertificateAuthority ca(dir_ / "ca");
+    ASSERT_TRUE(ca.ok());
+    const ServerCertificate certificate = ca.issue("reload");
+    // Readable by the server's user, so that only the listener change can refuse the reload.
+    std::filesystem::permissions(certificate.key, std::filesystem::perms(0644));
+    start(site(dir_.file("www-a"), dir_.file("cgi-a"), "1"));
+    write_config(site(dir_.file("www-b"), dir_.file("cgi-a"), "2") +
+                 "listen-tls = [\"127.0.0.1:0\"]\ntls-cert = \"" + certificate.cert +
+                 "\"\ntls-key = \"" + certificate.key + "\"\nredirect-to-https = true\n");
+    EXPECT_FALSE(reload());
+    EXPECT_NE(server_->error_log().find("--listen-tls changed"), std::string::npos)
+        << server_->error_log();
+    EXPECT_EQ(body_of("/"), "200 site A\n");
 }
 
 TEST_F(Reload, OptionsOnlyARestartCanChangeAreNamedAndKept) {
@@ -196,10 +238,22 @@ TEST_F(Reload, AccessRulesAndPasswordFilesAreReadAgain) {
 }
 
 TEST_F(Reload, LogLevelChangesWithTheReload) {
-    start(site(dir_.file("www-a"), dir_.file("cgi-a"), "1") + "log-level = \"error\"\n");
-    write_config(site(dir_.file("www-a"), dir_.file("cgi-a"), "1") + "log-level = \"info\"\n");
+    // Under "warn" the reload's info line would not be written unless the new level applies.
+    const std::string users = dir_.file("users.htpasswd");
+    dir_.write_file("users.htpasswd", "alice:" + openssl_passwd("-5", "first") + "\n");
+    const std::string auth = "basic-auth = [\"/private=" + users + "\"]\n";
+    start(site(dir_.file("www-a"), dir_.file("cgi-a"), "1") + auth + "log-level = \"warn\"\n");
+    write_config(site(dir_.file("www-a"), dir_.file("cgi-a"), "1") + auth +
+                 "log-level = \"debug\"\n");
     ASSERT_TRUE(reload());
-    EXPECT_EQ(count_in_error_log("configuration reloaded on SIGHUP"), 1U);
+    // Debug lines now appear: a password check writes one.
+    EXPECT_EQ(get("/private/", {basic_auth("alice", "first")})->status, 404);
+    const auto give_up = std::chrono::steady_clock::now() + kHangGuard;
+    while (server_->error_log().find("[debug] basic auth: checking") == std::string::npos &&
+           std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(kPoll);
+    EXPECT_NE(server_->error_log().find("[debug] basic auth: checking"), std::string::npos)
+        << server_->error_log();
 }
 
 // Three clients (static, CGI, upload), each one request after another on keep-alive
@@ -216,7 +270,7 @@ TEST_F(Reload, EverySecondFor30SecondsUnderLoadNoRequestFails) {
     std::atomic<bool> stop{false};
     std::atomic<int> last_generation{0};
     struct Tally {
-        int requests = 0;
+        std::atomic<int> requests{0};
         std::vector<std::string> failures;
         int highest_generation = 0;
     };
@@ -291,14 +345,15 @@ TEST_F(Reload, EverySecondFor30SecondsUnderLoadNoRequestFails) {
         total += tallies[i].requests;
         EXPECT_GT(tallies[i].requests, seen[i]) << "client " << i << " stalled";
         EXPECT_TRUE(tallies[i].failures.empty())
-            << "client " << i << ": " << tallies[i].failures.size() << " of " << tallies[i].requests
-            << " failed, first: " << tallies[i].failures.front();
+            << "client " << i << ": " << tallies[i].failures.size() << " of "
+            << tallies[i].requests.load() << " failed, first: " << tallies[i].failures.front();
     }
     EXPECT_EQ(tallies[1].highest_generation, last_generation.load());
     std::printf(
         "reload under load: %d reloads, %d requests (static %d, cgi %d, upload %d), 0 "
         "failures expected\n",
-        kReloads, total, tallies[0].requests, tallies[1].requests, tallies[2].requests);
+        kReloads, total, tallies[0].requests.load(), tallies[1].requests.load(),
+        tallies[2].requests.load());
     EXPECT_EQ(count_in_error_log("reload on SIGHUP refused"), 0U);
 }
 
