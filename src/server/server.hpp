@@ -26,13 +26,15 @@ class Server {
   public:
     explicit Server(ServerContext& context);
     ~Server();
-    // Binds, starts the workers, then serves until SIGTERM/SIGINT. Returns the exit status;
-    // startup errors are printed as one line and give 2.
+    // Binds (or takes the sockets systemd passed), starts the workers, then serves until
+    // SIGTERM/SIGINT. Returns the exit status; startup errors are printed as one line and
+    // give 2.
     int run();
 
   private:
+    std::string open_listeners(std::vector<Listener>& listeners);
     std::string bind_all(std::vector<Listener>& listeners);
-    std::string load_tls();
+    std::string load_tls(const std::vector<Listener>& listeners);
     std::string start_workers(std::vector<Listener>& listeners);
     void wait_for_signals();
     void reload_tls();
@@ -40,6 +42,7 @@ class Server {
     ServerContext& context_;
     std::unique_ptr<TlsContextStore> tls_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::string ready_status_;  // STATUS= sent with READY=1: what we serve on
 };
 
 // Blocks the signals the server waits for (SIGTERM, SIGINT, SIGHUP) and ignores SIGPIPE.
