@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
@@ -207,6 +208,49 @@ TEST_F(InstallTree, SystemdAcceptsTheUnits) {
     std::ofstream(units / "cgihost.service") << broken;
     auto refused = verify_units(units);
     EXPECT_NE(refused.output.find("NoNewPrivilege"), std::string::npos) << refused.output;
+}
+
+// "CapabilityBoundingSet=CAP_A CAP_B" of the unit as setpriv's "-all,+a,+b".
+std::string bounding_set_for_setpriv(const std::string& service) {
+    std::smatch match;
+    if (!std::regex_search(service, match, std::regex("\nCapabilityBoundingSet=([^\n]+)\n"))) {
+        return {};
+    }
+    std::string result = "-all";
+    std::istringstream in(match[1].str());
+    for (std::string capability; in >> capability;) {
+        std::string name = capability.substr(4);  // without "CAP_"
+        for (char& c : name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        result += ",+" + name;
+    }
+    return result;
+}
+
+// The unit's NoNewPrivileges= and CapabilityBoundingSet= leave cgihost what it needs as root:
+// binding, opening (again, on a second start) log files that belong to www-data, and running
+// scripts as another user.
+TEST_F(InstallTree, ServiceHardeningLetsTheServerStartTwiceAndRunScripts) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: the server starts as root under systemd";
+    const std::string service = read_file(path("CGIHOST_INSTALL_UNIT_DIR") / "cgihost.service");
+    ASSERT_NE(service.find("\nNoNewPrivileges=yes\n"), std::string::npos);
+    const std::string bounding = bounding_set_for_setpriv(service);
+    ASSERT_FALSE(bounding.empty());
+    TempDir logs;
+    logs.let_anyone_write();
+    const std::vector<std::string> launcher{"setpriv", "--no-new-privs",
+                                            "--bounding-set=" + bounding};
+    for (int start = 1; start <= 2; ++start) {
+        TestServer server({"--docroot", path("CGIHOST_INSTALL_WWW_DIR").string(), "--cgi-dir",
+                           path("CGIHOST_INSTALL_SAMPLES_DIR").string(), "--access-log",
+                           logs.file("access.log"), "--error-log", logs.file("error.log")},
+                          true, launcher);
+        HttpConnection connection(server.port());
+        auto hello = connection.request("GET", "/cgi-bin/hello");
+        ASSERT_TRUE(hello) << "start " << start;
+        EXPECT_EQ(hello->status, 200) << "start " << start;
+        EXPECT_EQ(server.stop(), 0) << "start " << start;
+    }
 }
 
 // Every --option `cgihost --help` prints, in order.
