@@ -14,12 +14,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -106,18 +108,56 @@ class SystemdTest : public ::testing::Test {
     TempDir site_;
 };
 
+// cgihost started by systemd-socket-activate on fresh loopback ports, one per name, woken by
+// a first client on the first port. A port taken by someone else between free_port() and
+// systemd-socket-activate's bind is retried with new ones.
+struct ActivatedServer {
+    std::vector<uint16_t> ports;
+    std::unique_ptr<FirstClient> first;
+    std::unique_ptr<TestServer> server;
+};
+
+ActivatedServer start_activated(const std::vector<std::string>& args,
+                                const std::vector<std::string>& names) {
+    constexpr int kAttempts = 3;
+    for (int attempt = 1;; ++attempt) {
+        ActivatedServer activated;
+        std::vector<std::string> launcher{"systemd-socket-activate"};
+        std::string fdnames;
+        while (activated.ports.size() < names.size()) {
+            const uint16_t port = free_port();
+            if (port == 0 || std::find(activated.ports.begin(), activated.ports.end(), port) !=
+                                 activated.ports.end()) {
+                continue;
+            }
+            activated.ports.push_back(port);
+            launcher.insert(launcher.end(), {"-l", "127.0.0.1:" + std::to_string(port)});
+            fdnames += (fdnames.empty() ? "" : ":") + names[activated.ports.size() - 1];
+        }
+        launcher.push_back("--fdname=" + fdnames);
+        activated.first = std::make_unique<FirstClient>(activated.ports[0]);
+        try {
+            activated.server = std::make_unique<TestServer>(args, false, launcher);
+            return activated;
+        } catch (const std::runtime_error& error) {
+            if (attempt == kAttempts ||
+                std::string(error.what()).find("Address already in use") == std::string::npos) {
+                throw;
+            }
+        }
+    }
+}
+
 TEST_F(SystemdTest, ServesOnThePassedSocketInsteadOfBindingListen) {
-    const uint16_t port = free_port();
-    ASSERT_NE(port, 0);
-    FirstClient first(port);
-    const std::string address = "127.0.0.1:" + std::to_string(port);
-    TestServer server(site_args(), false,
-                      {"systemd-socket-activate", "-l", address, "--fdname=http"});
+    ActivatedServer activated = start_activated(site_args(), {"http"});
+    const uint16_t port = activated.ports[0];
+    TestServer& server = *activated.server;
     EXPECT_EQ(server.port(), port);
-    ASSERT_TRUE(first.response());
-    EXPECT_EQ(first.response()->status, 200);
-    EXPECT_EQ(first.response()->body, "<h1>activated</h1>\n");
-    // Every worker accepts from the one passed socket: several connections all get answers.
+    const auto& first = activated.first->response();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->status, 200);
+    EXPECT_EQ(first->body, "<h1>activated</h1>\n");
+    // Later connections go through the same queue, which every worker accepts from.
     for (int i = 0; i < 8; ++i) {
         HttpConnection connection(port);
         auto response = connection.request("GET", "/");
@@ -129,6 +169,7 @@ TEST_F(SystemdTest, ServesOnThePassedSocketInsteadOfBindingListen) {
         << environment;
     EXPECT_EQ(environment.find("LISTEN_"), std::string::npos) << environment;
     EXPECT_EQ(server.stop(), 0);
+    const std::string address = "127.0.0.1:" + std::to_string(port);
     EXPECT_NE(server.error_log().find("socket activation: serving on the 1 sockets systemd "
                                       "passed (http " +
                                       address + ")"),
@@ -141,19 +182,14 @@ TEST_F(SystemdTest, SocketNamedHttpsIsATlsListener) {
     TestCertificateAuthority ca(certificates.path());
     ASSERT_TRUE(ca.ok());
     ServerCertificate certificate = ca.issue("cgihost-activated");
-    const uint16_t plain_port = free_port();
-    uint16_t tls_port = free_port();
-    while (tls_port == plain_port)
-        tls_port = free_port();
-    FirstClient first(plain_port);
     auto args = site_args();
     // --listen-tls is what --tls-cert needs; socket activation does not bind it.
     args.insert(args.end(), {"--listen-tls", "127.0.0.1:0", "--tls-cert", certificate.cert,
                              "--tls-key", certificate.key});
-    TestServer server(args, false,
-                      {"systemd-socket-activate", "-l", "127.0.0.1:" + std::to_string(plain_port),
-                       "-l", "127.0.0.1:" + std::to_string(tls_port), "--fdname=http:https"});
-    ASSERT_TRUE(first.response());
+    ActivatedServer activated = start_activated(args, {"http", "https"});
+    const uint16_t tls_port = activated.ports[1];
+    TestServer& server = *activated.server;
+    ASSERT_TRUE(activated.first->response());
     EXPECT_EQ(server.tls_port(), tls_port);
     HttpConnection tls(tls_port, TlsClientOptions{ca.ca_file()});
     ASSERT_TRUE(tls.connected());
