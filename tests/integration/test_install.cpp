@@ -210,6 +210,38 @@ TEST_F(InstallTree, SystemdAcceptsTheUnits) {
     EXPECT_NE(refused.output.find("NoNewPrivilege"), std::string::npos) << refused.output;
 }
 
+// systemd-sysusers and systemd-tmpfiles, pointed at a scratch root with this machine's
+// accounts, create the scripts' user and the data and log directories as the README says.
+TEST_F(InstallTree, SysusersAndTmpfilesCreateTheUserAndDirectories) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: tmpfiles sets owners";
+    const fs::path root = dir_->path() / "scratch-root";
+    fs::create_directories(root / "etc");
+    for (const char* file : {"passwd", "group", "shadow", "gshadow"}) {
+        if (fs::exists(fs::path("/etc") / file))
+            fs::copy_file(fs::path("/etc") / file, root / "etc" / file);
+    }
+    auto users = capture("systemd-sysusers --root=" + shell_quoted(root.string()) + " " +
+                         shell_quoted(path("CGIHOST_INSTALL_SYSUSERS").string()));
+    EXPECT_EQ(users.status, 0) << users.output;
+    EXPECT_NE(read_file(root / "etc" / "passwd").find("\ncgihost-cgi:"), std::string::npos);
+    auto directories = capture("systemd-tmpfiles --create --root=" + shell_quoted(root.string()) +
+                               " " + shell_quoted(path("CGIHOST_INSTALL_TMPFILES").string()));
+    EXPECT_EQ(directories.status, 0) << directories.output;
+    EXPECT_EQ(directories.output, "");
+    struct stat data {};
+    struct stat logs {};
+    ASSERT_EQ(::stat(installed(root.string(), "CGIHOST_INSTALL_DATA_DIR").c_str(), &data), 0);
+    ASSERT_EQ(::stat(installed(root.string(), "CGIHOST_INSTALL_LOG_DIR").c_str(), &logs), 0);
+    // The scripts' user of the scratch root owns the data: "cgihost-cgi:x:UID:GID:...".
+    const std::string passwd = read_file(root / "etc" / "passwd");
+    const size_t entry = passwd.find("\ncgihost-cgi:x:");
+    ASSERT_NE(entry, std::string::npos);
+    EXPECT_EQ(data.st_uid, static_cast<uid_t>(std::stoul(passwd.substr(entry + 15))));
+    EXPECT_EQ(data.st_mode & 07777, 0750U);
+    EXPECT_EQ(logs.st_mode & 07777, 0755U);
+    EXPECT_EQ(logs.st_uid, 0U);
+}
+
 // "CapabilityBoundingSet=CAP_A CAP_B" of the unit as setpriv's "-all,+a,+b".
 std::string bounding_set_for_setpriv(const std::string& service) {
     std::smatch match;
