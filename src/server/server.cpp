@@ -9,11 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "security/privileges.hpp"
+#include "server/service_notifier.hpp"
+#include "server/socket_activation.hpp"
 #include "server/worker.hpp"
 
 namespace cgihost {
@@ -183,10 +186,36 @@ std::string Server::bind_all(std::vector<Listener>& listeners) {
     return {};
 }
 
+// Sockets passed by systemd replace --listen and --listen-tls; without any, binds those.
+std::string Server::open_listeners(std::vector<Listener>& listeners) {
+    auto passed = take_passed_listeners(context_.config.threads);
+    if (auto* error = std::get_if<std::string>(&passed)) return *error;
+    listeners = std::move(std::get<std::vector<Listener>>(passed));
+    if (listeners.empty()) return bind_all(listeners);
+    std::string names;
+    for (const auto& listener : listeners) {
+        if (listener.tls && context_.https_port == 0) context_.https_port = listener.address.port;
+        names += (names.empty() ? "" : ", ") + std::string(listener.tls ? "https " : "http ") +
+                 format_listen_address(listener.address);
+    }
+    context_.logger.info("socket activation: serving on the " + std::to_string(listeners.size()) +
+                         " sockets systemd passed (" + names +
+                         "); --listen and --listen-tls are not bound");
+    return {};
+}
+
 // Read while still root: the key need not be readable by the user the server becomes.
-std::string Server::load_tls() {
+std::string Server::load_tls(const std::vector<Listener>& listeners) {
     const Config& config = context_.config;
-    if (config.listen_tls.empty()) return {};
+    const auto tls = std::find_if(listeners.begin(), listeners.end(),
+                                  [](const Listener& listener) { return listener.tls; });
+    if (tls == listeners.end()) return {};
+    if (config.tls_cert.empty() || config.tls_key.empty()) {
+        return "socket activation: the socket named '" + std::string(kTlsSocketName) + "' (" +
+               format_listen_address(tls->address) +
+               ") is a TLS listener: give --tls-cert and --tls-key (and --listen-tls, which "
+               "they need and which socket activation does not bind)";
+    }
     TlsFiles files{config.tls_cert, config.tls_key, config.tls_ocsp_staple};
     auto outcome = TlsContext::load(files);
     if (auto* error = std::get_if<std::string>(&outcome)) return *error;
@@ -198,8 +227,8 @@ std::string Server::load_tls() {
 
 int Server::run() {
     std::vector<Listener> listeners;
-    std::string startup_error = bind_all(listeners);
-    if (startup_error.empty()) startup_error = load_tls();
+    std::string startup_error = open_listeners(listeners);
+    if (startup_error.empty()) startup_error = load_tls(listeners);
     if (!startup_error.empty()) {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", startup_error.c_str());
         return 2;
@@ -223,19 +252,25 @@ int Server::run() {
         (void)std::fprintf(stderr, "cgihost: error: %s\n", error.c_str());
         return 2;
     }
+    ready_status_.clear();
     for (const auto& listener : listeners) {
-        (void)std::printf("cgihost: listening on %s://%s/\n", listener.tls ? "https" : "http",
-                          format_listen_address(listener.address).c_str());
+        const std::string url = std::string(listener.tls ? "https" : "http") + "://" +
+                                format_listen_address(listener.address) + "/";
+        (void)std::printf("cgihost: listening on %s\n", url.c_str());
+        ready_status_ += (ready_status_.empty() ? "serving " : ", ") + url;
     }
+    ready_status_ += " with " + std::to_string(workers_.size()) + " workers";
     if (tls_ && ::access(context_.config.tls_key.c_str(), R_OK) != 0) {
-        context_.logger.warn("--tls-key '" + context_.config.tls_key + "' is not readable by " +
-                             context_.privileges.server.name +
-                             ": SIGHUP will keep the current certificate (give that user read "
-                             "access, e.g. through the ssl-cert group)");
+        context_.logger.warn(
+            "--tls-key '" + context_.config.tls_key + "' is not readable by " +
+            context_.privileges.server.name +
+            ": a reload (SIGHUP) will be refused and keep the running configuration "
+            "(give that user read access, e.g. through the ssl-cert group)");
     }
     (void)std::fflush(stdout);
     context_.logger.info("cgihost started with " + std::to_string(workers_.size()) +
                          " workers; open file limit " + std::to_string(descriptor_limit));
+    notify_ready(ready_status_);
     wait_for_signals();
     for (auto& worker : workers_)
         worker->request_stop();
@@ -259,13 +294,17 @@ void Server::wait_for_signals() {
             continue;
         }
         if (signal_number == SIGHUP) {
+            notify_reloading("reloading on SIGHUP");
             context_.logger.reopen();
             context_.logger.info("log files reopened on SIGHUP");
             reload();
+            notify_ready(ready_status_);
             continue;
         }
         context_.logger.info(std::string("received ") + strsignal(signal_number) +
                              ", finishing in-flight requests");
+        notify_stopping("stopping on " + std::string(strsignal(signal_number)) +
+                        ": finishing in-flight requests");
         return;
     }
 }

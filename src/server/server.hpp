@@ -28,14 +28,15 @@ class Server {
     // `arguments` is the command line, read again (with its --config file) on SIGHUP.
     Server(ServerContext& context, SiteInvariants invariants, std::vector<std::string> arguments);
     ~Server();
-    // Binds, starts the workers, then serves until SIGTERM/SIGINT; SIGHUP reopens the logs
-    // and reloads the configuration. Returns the exit status;
-    // startup errors are printed as one line and give 2.
+    // Binds (or takes the sockets systemd passed), starts the workers, then serves until
+    // SIGTERM/SIGINT; SIGHUP reopens the logs and reloads the configuration. Returns the exit
+    // status; startup errors are printed as one line and give 2.
     int run();
 
   private:
+    std::string open_listeners(std::vector<Listener>& listeners);
     std::string bind_all(std::vector<Listener>& listeners);
-    std::string load_tls();
+    std::string load_tls(const std::vector<Listener>& listeners);
     std::string start_workers(std::vector<Listener>& listeners);
     void wait_for_signals();
     void reload();
@@ -46,6 +47,7 @@ class Server {
     std::vector<std::string> arguments_;
     std::unique_ptr<TlsContextStore> tls_;
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::string ready_status_;  // STATUS= sent with READY=1: what we serve on
 };
 
 // Blocks the signals the server waits for (SIGTERM, SIGINT, SIGHUP) and ignores SIGPIPE.
