@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "files/static_files.hpp"
 #include "http/evhttp_adapter.hpp"
 #include "http/http_status.hpp"
+#include "http/request_deadline.hpp"
 #include "server/version.hpp"
 
 namespace cgihost {
@@ -105,6 +107,8 @@ CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context, evhtt
 CgiSession::~CgiSession() {
     leave_queue();
     release_slot();
+    // Stopped before its script was reaped (the server shuts down): the line still goes out.
+    if (deferred_log_status_) host_.log_access(request_, *deferred_log_status_, bytes_sent_);
 }
 
 std::string CgiSession::describe_waiter() const {
@@ -148,10 +152,14 @@ void CgiSession::launch() {
         if (spawn_errno == EMFILE || spawn_errno == ENFILE || spawn_errno == EAGAIN) {
             return refuse_for_now("The server is short of resources; try again shortly.");
         }
+        note_failure(ScriptFailure::exec_failed);
         fail(status::bad_gateway, error);
         maybe_finished();
         return;
     }
+    run_.spawned = true;
+    spawned_at_ = monotonic_seconds();
+    if (WorkerMetrics* metrics = host_.metrics()) metrics->script_spawned();
     watch_pipes();
     if (nph_) {
         take_over_connection();
@@ -314,6 +322,8 @@ void CgiSession::on_stdout_readable(evutil_socket_t fd, short, void* self) {
     if (n == 0) {
         session->finish_output();
     } else {
+        if (session->run_.first_byte_seconds < 0)
+            session->run_.first_byte_seconds = monotonic_seconds() - session->spawned_at_;
         timeval silence = to_timeval(session->context_.cgi.timeout);
         event_add(session->silence_timer_.get(), &silence);
         session->handle_output(buffer, static_cast<size_t>(n));
@@ -326,6 +336,7 @@ void CgiSession::handle_output(const char* data, size_t size) {
     if (phase_ == Phase::streaming) return send_body(data, size);
     if (phase_ == Phase::done) return;
     if (phase_ == Phase::awaiting_redirect) {
+        note_failure(ScriptFailure::malformed_output);
         return fail(status::bad_gateway, "a local redirect (RFC 3875 §6.2.2) must have no body");
     }
     size_t consumed = 0;
@@ -333,6 +344,7 @@ void CgiSession::handle_output(const char* data, size_t size) {
         case CgiResponseParser::Result::need_more:
             return;
         case CgiResponseParser::Result::error:
+            note_failure(ScriptFailure::malformed_output);
             return fail(status::bad_gateway, parser_.error());
         case CgiResponseParser::Result::done:
             return handle_head(data + consumed, size - consumed);
@@ -343,6 +355,7 @@ void CgiSession::handle_head(const char* rest, size_t rest_size) {
     const CgiResponseHead& head = parser_.head();
     if (head.kind == CgiResponseKind::local_redirect) {
         if (rest_size > 0) {
+            note_failure(ScriptFailure::malformed_output);
             return fail(status::bad_gateway,
                         "a local redirect (RFC 3875 §6.2.2) must have no body");
         }
@@ -436,6 +449,7 @@ void CgiSession::finish_output() {
     }
     if (phase_ == Phase::reading_head) {
         parser_.finish();
+        note_failure(ScriptFailure::malformed_output);
         return fail(status::bad_gateway,
                     parser_.error().empty() ? "output ended in the headers" : parser_.error());
     }
@@ -572,7 +586,15 @@ void CgiSession::abort_connection() {
 
 // Writes the access-log line once, when the outcome of the response is known.
 void CgiSession::end_response(int logged_status) {
-    if (phase_ != Phase::done) host_.log_access(request_, logged_status, bytes_sent_);
+    if (phase_ != Phase::done) {
+        if (host_.logs_script_usage() && process_.running()) {
+            deferred_log_status_ = logged_status;  // written by record_run with the usage
+        } else if (host_.logs_script_usage()) {
+            host_.log_script_access(request_, logged_status, bytes_sent_, run_);
+        } else {
+            host_.log_access(request_, logged_status, bytes_sent_);
+        }
+    }
     phase_ = Phase::done;
 }
 
@@ -591,6 +613,7 @@ void CgiSession::on_connection_closed() {
     nph_relay_.close();
     leave_queue();
     if (phase_ == Phase::done) return;
+    note_failure(ScriptFailure::client_gone);
     context_.logger.info(describe() + ": the client went away; stopping the script");
     end_response(499);
     close_stdout();
@@ -601,6 +624,7 @@ void CgiSession::on_connection_closed() {
 void CgiSession::on_client_closed(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
     session->leave_queue();
+    if (session->phase_ != Phase::done) session->note_failure(ScriptFailure::client_gone);
     session->context_.logger.info(session->describe() + ": the client went away");
     session->end_response(499);  // nginx's "client closed request", in the access log only
     session->close_stdout();
@@ -611,6 +635,7 @@ void CgiSession::on_client_closed(evutil_socket_t, short, void* self) {
 
 void CgiSession::on_silence_timeout(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
+    session->note_failure(ScriptFailure::timed_out);
     std::string reason = "no output for " + format_seconds(session->context_.cgi.timeout);
     session->fail(status::gateway_timeout, reason);
     session->maybe_finished();
@@ -618,6 +643,7 @@ void CgiSession::on_silence_timeout(evutil_socket_t, short, void* self) {
 
 void CgiSession::on_total_timeout(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
+    session->note_failure(ScriptFailure::timed_out);
     session->fail(status::gateway_timeout,
                   "ran longer than " + format_seconds(session->context_.cgi.max_time));
     session->maybe_finished();
@@ -651,7 +677,15 @@ void CgiSession::on_process_exit(evutil_socket_t, short, void* self) {
                                                : LogLevel::warn;
         session->context_.logger.log(level,
                                      session->describe() + ": " + describe_wait_status(status));
+        // A crash that cut the header block short shows first as malformed output: the
+        // crash is the reason.
+        if (WIFSIGNALED(status) && !we_killed &&
+            (session->run_.failure == ScriptFailure::none ||
+             session->run_.failure == ScriptFailure::malformed_output)) {
+            session->run_.failure = ScriptFailure::crashed;
+        }
     }
+    session->note_reaped();
     session->exit_event_.reset();
     session->kill_timer_.reset();
     session->release_slot();
@@ -728,7 +762,35 @@ void CgiSession::maybe_finished() {
     bool process_done = process_.pid() <= 0 || !process_.running();
     if (phase_ == Phase::done && pipes_closed && process_done) {
         total_timer_.reset();
+        record_run();
         host_.session_finished(this);
+    }
+}
+
+void CgiSession::note_failure(ScriptFailure failure) {
+    if (run_.failure == ScriptFailure::none) run_.failure = failure;
+}
+
+void CgiSession::note_reaped() {
+    run_.total_seconds = monotonic_seconds() - spawned_at_;
+    const rusage& usage = process_.usage();
+    auto seconds = [](const timeval& tv) {
+        return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+    };
+    run_.cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    constexpr uint64_t kBytesPerKiB = 1024;  // Linux counts ru_maxrss in KiB
+    run_.peak_rss_bytes = static_cast<uint64_t>(std::max(0L, usage.ru_maxrss)) * kBytesPerKiB;
+}
+
+// Once per request, when the session is over: the status counters and a deferred log line.
+void CgiSession::record_run() {
+    if (recorded_) return;
+    recorded_ = true;
+    run_.bytes_sent = bytes_sent_;
+    if (WorkerMetrics* metrics = host_.metrics()) metrics->count_script(target_.script_name, run_);
+    if (deferred_log_status_) {
+        host_.log_script_access(request_, *deferred_log_status_, bytes_sent_, run_);
+        deferred_log_status_.reset();
     }
 }
 
