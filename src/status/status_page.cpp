@@ -21,7 +21,7 @@ th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 svg { background: #fff; border: 1px solid #ddd; border-radius: 6px; }
 .rps { stroke: #1f6fd1; } .latency { stroke: #d1541f; }
-.legend span { margin-right: 1.5em; } .legend i { display: inline-block; width: 1.5em;
+.legend > span { margin-right: 1.5em; } .legend i { display: inline-block; width: 1.5em;
   height: .25em; vertical-align: middle; margin-right: .3em; }
 .swatch-rps { background: #1f6fd1; } .swatch-latency { background: #d1541f; }
 )css";
