@@ -61,14 +61,16 @@ class Exposition {
     }
     void histogram(const std::string& name, const std::string& labels,
                    const DurationHistogram& histogram) {
-        const std::string prefix = labels.empty() ? "" : labels + ',';
+        const std::string bucket_name = name + "_bucket";
         uint64_t cumulative = 0;
         for (size_t i = 0; i < histogram.buckets.size(); ++i) {
             cumulative += histogram.buckets[i];
-            const std::string bound =
+            std::string bucket_labels = labels.empty() ? "" : labels + ',';
+            bucket_labels += "le=\"";
+            bucket_labels +=
                 i < kDurationBuckets.size() ? format_number(kDurationBuckets[i]) : "+Inf";
-            sample(name + "_bucket", prefix + "le=\"" + bound + '"',
-                   static_cast<double>(cumulative));
+            bucket_labels += '"';
+            sample(bucket_name, bucket_labels, static_cast<double>(cumulative));
         }
         sample(name + "_sum", labels, histogram.sum);
         sample(name + "_count", labels, static_cast<double>(histogram.count));
