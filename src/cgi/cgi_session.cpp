@@ -108,7 +108,7 @@ CgiSession::~CgiSession() {
     leave_queue();
     release_slot();
     // Stopped before its script was reaped (the server shuts down): the line still goes out.
-    if (deferred_log_status_) host_.log_access(request_, *deferred_log_status_, bytes_sent_);
+    if (deferred_line_) host_.log_access(request_, deferred_line_->first, deferred_line_->second);
 }
 
 std::string CgiSession::describe_waiter() const {
@@ -572,7 +572,27 @@ void CgiSession::fail(int code, const std::string& reason) {
     if (req_ == nullptr || phase_ == Phase::done) return;
     if (phase_ == Phase::streaming) return abort_connection();
     phase_ = Phase::done;
-    host_.respond(release_request(), request_, make_error_response(code));
+    send_server_response(make_error_response(code));
+}
+
+// An answer the server wrote in the script's place (its error page). With combined-cgi its
+// line carries the script's usage like the script's own answers do.
+void CgiSession::send_server_response(Response response) {
+    if (!host_.logs_script_usage() || !run_.spawned) {
+        host_.respond(release_request(), request_, std::move(response));
+        return;
+    }
+    const int code = response.status;
+    write_log_line(code, host_.send_unlogged(release_request(), request_, std::move(response)));
+}
+
+// combined-cgi: the script's CPU time and peak RSS are known once it is reaped.
+void CgiSession::write_log_line(int status, uint64_t bytes) {
+    if (process_.running()) {
+        deferred_line_ = {status, bytes};  // written by record_run
+        return;
+    }
+    host_.log_script_access(request_, status, bytes, run_);
 }
 
 void CgiSession::abort_connection() {
@@ -587,10 +607,8 @@ void CgiSession::abort_connection() {
 // Writes the access-log line once, when the outcome of the response is known.
 void CgiSession::end_response(int logged_status) {
     if (phase_ != Phase::done) {
-        if (host_.logs_script_usage() && process_.running()) {
-            deferred_log_status_ = logged_status;  // written by record_run with the usage
-        } else if (host_.logs_script_usage()) {
-            host_.log_script_access(request_, logged_status, bytes_sent_, run_);
+        if (host_.logs_script_usage()) {
+            write_log_line(logged_status, bytes_sent_);
         } else {
             host_.log_access(request_, logged_status, bytes_sent_);
         }
@@ -788,9 +806,9 @@ void CgiSession::record_run() {
     recorded_ = true;
     run_.bytes_sent = bytes_sent_;
     if (WorkerMetrics* metrics = host_.metrics()) metrics->count_script(target_.script_name, run_);
-    if (deferred_log_status_) {
-        host_.log_script_access(request_, *deferred_log_status_, bytes_sent_, run_);
-        deferred_log_status_.reset();
+    if (deferred_line_) {
+        host_.log_script_access(request_, deferred_line_->first, deferred_line_->second, run_);
+        deferred_line_.reset();
     }
 }
 

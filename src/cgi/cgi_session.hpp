@@ -47,6 +47,9 @@ class CgiSessionHost {
     virtual bool logs_script_usage() const { return false; }
     virtual void log_script_access(const Request& request, int status, uint64_t bytes,
                                    const ScriptRun& run) = 0;
+    // Sends a complete response without its access-log line; returns the body bytes sent.
+    virtual uint64_t send_unlogged(evhttp_request* req, const Request& request,
+                                   Response&& response) = 0;
 };
 
 class CgiSession {
@@ -123,6 +126,8 @@ class CgiSession {
     void note_failure(ScriptFailure failure);
     void note_reaped();
     void record_run();
+    void send_server_response(Response response);
+    void write_log_line(int status, uint64_t bytes);
 
     CgiSessionHost& host_;
     const ServerContext& context_;
@@ -168,7 +173,8 @@ class CgiSession {
     ScriptRun run_;
     double spawned_at_ = 0;  // monotonic seconds
     bool recorded_ = false;
-    std::optional<int> deferred_log_status_;  // combined-cgi: the line waits for the reap
+    // combined-cgi: the access-log line (status, body bytes) waits for the reap.
+    std::optional<std::pair<int, uint64_t>> deferred_line_;
 };
 
 }  // namespace cgihost

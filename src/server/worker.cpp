@@ -373,16 +373,21 @@ void Worker::on_sessions_finished(evutil_socket_t, short, void* self) {
 }
 
 void Worker::respond(evhttp_request* req, const Request& request, Response&& response) {
+    const int code = response.status;
+    const uint64_t bytes = send_unlogged(req, request, std::move(response));
+    log_access(request, code, bytes);
+}
+
+uint64_t Worker::send_unlogged(evhttp_request* req, const Request& request, Response&& response) {
     if (draining_) response.close_connection = true;
-    int code = response.status;
     evhttp_connection* connection = evhttp_request_get_connection(req);
     std::unique_ptr<FileStream> stream;
-    uint64_t bytes = send_response(req, request, std::move(response), &stream);
-    log_access(request, code, bytes);
-    if (!stream) return;
+    const uint64_t bytes = send_response(req, request, std::move(response), &stream);
+    if (!stream) return bytes;
     // Kept with its connection; a connection already gone (the first piece failed) takes it.
     auto it = connections_.find(connection);
     if (it != connections_.end()) it->second.file_stream = std::move(stream);
+    return bytes;
 }
 
 void Worker::log_access(const Request& request, int code, uint64_t bytes) {

@@ -55,6 +55,8 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     bool logs_script_usage() const override;
     void log_script_access(const Request& request, int status, uint64_t bytes,
                            const ScriptRun& run) override;
+    uint64_t send_unlogged(evhttp_request* req, const Request& request,
+                           Response&& response) override;
 
     // AccessGateHost
     void admitted(evhttp_request* req, Request request, int redirect_hops,

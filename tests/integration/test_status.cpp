@@ -170,27 +170,36 @@ TEST_F(StatusTest, ObeysTheAccessRulesOfItsPrefix) {
     EXPECT_EQ(get("/")->status, 200);
 }
 
+// The last two fields of the access-log line whose request line contains `request`, once
+// it is written; "" when it never is.
+std::string usage_fields_of(const TestServer& server, const std::string& request) {
+    std::string fields;
+    (void)wait_until([&] {
+        std::istringstream log(server.access_log());
+        for (std::string line; std::getline(log, line);) {
+            if (line.find(request) != std::string::npos) fields = line.substr(line.rfind('"') + 1);
+        }
+        return !fields.empty();
+    });
+    return fields;
+}
+
 TEST_F(StatusTest, WritesAScriptsCpuTimeAndPeakRssIntoTheAccessLogWhenAsked) {
     start({"--access-log-format", "combined-cgi"});  // works without a status URL too
     ASSERT_EQ(get("/cgi-bin/t?body=ok")->status, 200);
+    ASSERT_EQ(get("/cgi-bin/t?crash")->status, 502);  // the server's error page, the script's usage
     ASSERT_EQ(get("/")->status, 200);
-    std::string script_line;
-    std::string static_line;
-    ASSERT_TRUE(wait_until([&] {
-        std::istringstream log(server_->access_log());
-        for (std::string line; std::getline(log, line);) {
-            if (line.find("GET /cgi-bin/t?body=ok ") != std::string::npos) script_line = line;
-            if (line.find("GET / ") != std::string::npos) static_line = line;
-        }
-        return !script_line.empty() && !static_line.empty();
-    })) << server_->access_log();
-    EXPECT_TRUE(static_line.ends_with("\" - -")) << static_line;
-    std::istringstream fields(script_line.substr(script_line.rfind('"') + 1));
-    double cpu_seconds = -1;
-    uint64_t peak_rss_kib = 0;
-    fields >> cpu_seconds >> peak_rss_kib;
-    EXPECT_GE(cpu_seconds, 0) << script_line;
-    EXPECT_GT(peak_rss_kib, 0u) << script_line;
+    EXPECT_EQ(usage_fields_of(*server_, "GET / "), " - -");
+    for (const char* request : {"GET /cgi-bin/t?body=ok ", "GET /cgi-bin/t?crash "}) {
+        const std::string fields = usage_fields_of(*server_, request);
+        std::istringstream numbers(fields);
+        double cpu_seconds = -1;
+        uint64_t peak_rss_kib = 0;
+        numbers >> cpu_seconds >> peak_rss_kib;
+        EXPECT_FALSE(numbers.fail()) << request << fields;
+        EXPECT_GE(cpu_seconds, 0) << request << fields;
+        EXPECT_GT(peak_rss_kib, 0u) << request << fields;
+    }
 }
 
 }  // namespace
