@@ -8,9 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "status/status_page.hpp"
-#include "status/status_response.hpp"
-
 namespace cgihost {
 namespace {
 
@@ -119,50 +116,6 @@ TEST(Json, CarriesTheTotalsScriptsAndHistory) {
     EXPECT_THAT(json, HasSubstr("\"script_mean_seconds\":null}"));
     EXPECT_EQ(json.front(), '{');
     EXPECT_EQ(json.back(), '}');
-}
-
-TEST(StatusPage, AllowsOnlyItsOwnScriptAndStyle) {
-    const std::string& csp = status_page_csp();
-    EXPECT_THAT(csp, HasSubstr("default-src 'none'"));
-    EXPECT_THAT(csp, HasSubstr("script-src 'sha256-"));
-    EXPECT_THAT(csp, Not(HasSubstr("unsafe-inline")));
-    const std::string& page = status_page_html();
-    EXPECT_THAT(page, HasSubstr("id=\"rps-line\""));
-    EXPECT_THAT(page, Not(HasSubstr("http://")));  // no external resource
-    EXPECT_THAT(page, Not(HasSubstr("https://")));
-    EXPECT_THAT(page, Not(HasSubstr("style=\"")));  // style attributes would need a CSP hole
-}
-
-TEST(StatusResponse, MatchesTheConfiguredPathsExactly) {
-    Config config;
-    config.status_url = "/status";
-    config.metrics_url = "/metrics";
-    Request request;
-    request.method = "GET";
-    request.path = "/status";
-    EXPECT_EQ(match_status_request(config, request), StatusResource::page);
-    request.has_query = true;
-    request.query = "json";
-    EXPECT_EQ(match_status_request(config, request), StatusResource::json);
-    request.query = "jsonx";
-    EXPECT_EQ(match_status_request(config, request), StatusResource::page);
-    request.path = "/metrics";
-    EXPECT_EQ(match_status_request(config, request), StatusResource::metrics);
-    request.path = "/status/";
-    EXPECT_EQ(match_status_request(config, request), std::nullopt);
-    config.status_url.clear();
-    request.path = "/status";
-    EXPECT_EQ(match_status_request(config, request), std::nullopt);
-}
-
-TEST(StatusResponse, RefusesMethodsOtherThanGetAndHead) {
-    Request request;
-    request.method = "POST";
-    Response response = make_status_response(StatusResource::json, request, StatusReport{});
-    EXPECT_EQ(response.status, 405);
-    request.method = "HEAD";
-    response = make_status_response(StatusResource::metrics, request, StatusReport{});
-    EXPECT_EQ(response.status, 200);
 }
 
 }  // namespace
