@@ -148,6 +148,7 @@ CgiProcess& CgiProcess::operator=(CgiProcess&& other) noexcept {
         pid_ = std::exchange(other.pid_, -1);
         reaped_ = other.reaped_;
         wait_status_ = other.wait_status_;
+        usage_ = other.usage_;
         stdin_ = std::move(other.stdin_);
         stdout_ = std::move(other.stdout_);
         stderr_ = std::move(other.stderr_);
@@ -181,10 +182,12 @@ void CgiProcess::signal_group(int signal_number) const {
 bool CgiProcess::try_reap() {
     if (pid_ <= 0 || reaped_) return reaped_;
     int status = 0;
-    pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    rusage usage{};
+    pid_t done = ::wait4(pid_, &status, WNOHANG, &usage);
     if (done == pid_) {
         reaped_ = true;
         wait_status_ = status;
+        usage_ = usage;
     }
     return reaped_;
 }

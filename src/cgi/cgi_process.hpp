@@ -58,6 +58,9 @@ class CgiProcess {
     // Reaps the child if it has exited; never blocks. Returns true once reaped.
     bool try_reap();
     int wait_status() const { return wait_status_; }
+    // What the child used, from wait4 once reaped (its own, not its children's unless it
+    // waited for them): CPU time in ru_utime + ru_stime, peak resident size in ru_maxrss.
+    const rusage& usage() const { return usage_; }
 
   private:
     friend std::string spawn_cgi(const SpawnRequest& request, CgiProcess& process);
@@ -66,6 +69,7 @@ class CgiProcess {
     pid_t pid_ = -1;
     bool reaped_ = false;
     int wait_status_ = 0;
+    rusage usage_{};
     UniqueFd stdin_;
     UniqueFd stdout_;
     UniqueFd stderr_;

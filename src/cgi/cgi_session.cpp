@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include "files/static_files.hpp"
 #include "http/evhttp_adapter.hpp"
 #include "http/http_status.hpp"
+#include "http/request_deadline.hpp"
 #include "server/version.hpp"
 
 namespace cgihost {
@@ -107,6 +109,8 @@ CgiSession::CgiSession(CgiSessionHost& host, const ServerContext& context,
 CgiSession::~CgiSession() {
     leave_queue();
     release_slot();
+    // Stopped before its script was reaped (the server shuts down): the line still goes out.
+    if (deferred_line_) host_.log_access(request_, deferred_line_->first, deferred_line_->second);
 }
 
 std::string CgiSession::describe_waiter() const {
@@ -150,10 +154,14 @@ void CgiSession::launch() {
         if (spawn_errno == EMFILE || spawn_errno == ENFILE || spawn_errno == EAGAIN) {
             return refuse_for_now("The server is short of resources; try again shortly.");
         }
+        note_failure(ScriptFailure::exec_failed);
         fail(status::bad_gateway, error);
         maybe_finished();
         return;
     }
+    run_.spawned = true;
+    spawned_at_ = monotonic_seconds();
+    if (WorkerMetrics* metrics = host_.metrics()) metrics->script_spawned();
     watch_pipes();
     if (nph_) {
         take_over_connection();
@@ -316,6 +324,8 @@ void CgiSession::on_stdout_readable(evutil_socket_t fd, short, void* self) {
     if (n == 0) {
         session->finish_output();
     } else {
+        if (session->run_.first_byte_seconds < 0)
+            session->run_.first_byte_seconds = monotonic_seconds() - session->spawned_at_;
         timeval silence = to_timeval(session->site_->cgi.timeout);
         event_add(session->silence_timer_.get(), &silence);
         session->handle_output(buffer, static_cast<size_t>(n));
@@ -328,6 +338,7 @@ void CgiSession::handle_output(const char* data, size_t size) {
     if (phase_ == Phase::streaming) return send_body(data, size);
     if (phase_ == Phase::done) return;
     if (phase_ == Phase::awaiting_redirect) {
+        note_failure(ScriptFailure::malformed_output);
         return fail(status::bad_gateway, "a local redirect (RFC 3875 §6.2.2) must have no body");
     }
     size_t consumed = 0;
@@ -335,6 +346,7 @@ void CgiSession::handle_output(const char* data, size_t size) {
         case CgiResponseParser::Result::need_more:
             return;
         case CgiResponseParser::Result::error:
+            note_failure(ScriptFailure::malformed_output);
             return fail(status::bad_gateway, parser_.error());
         case CgiResponseParser::Result::done:
             return handle_head(data + consumed, size - consumed);
@@ -345,6 +357,7 @@ void CgiSession::handle_head(const char* rest, size_t rest_size) {
     const CgiResponseHead& head = parser_.head();
     if (head.kind == CgiResponseKind::local_redirect) {
         if (rest_size > 0) {
+            note_failure(ScriptFailure::malformed_output);
             return fail(status::bad_gateway,
                         "a local redirect (RFC 3875 §6.2.2) must have no body");
         }
@@ -438,6 +451,7 @@ void CgiSession::finish_output() {
     }
     if (phase_ == Phase::reading_head) {
         parser_.finish();
+        note_failure(ScriptFailure::malformed_output);
         return fail(status::bad_gateway,
                     parser_.error().empty() ? "output ended in the headers" : parser_.error());
     }
@@ -560,7 +574,27 @@ void CgiSession::fail(int code, const std::string& reason) {
     if (req_ == nullptr || phase_ == Phase::done) return;
     if (phase_ == Phase::streaming) return abort_connection();
     phase_ = Phase::done;
-    host_.respond(release_request(), request_, make_error_response(code));
+    send_server_response(make_error_response(code));
+}
+
+// An answer the server wrote in the script's place (its error page). With combined-cgi its
+// line carries the script's usage like the script's own answers do.
+void CgiSession::send_server_response(Response response) {
+    if (!host_.logs_script_usage() || !run_.spawned) {
+        host_.respond(release_request(), request_, std::move(response));
+        return;
+    }
+    const int code = response.status;
+    write_log_line(code, host_.send_unlogged(release_request(), request_, std::move(response)));
+}
+
+// combined-cgi: the script's CPU time and peak RSS are known once it is reaped.
+void CgiSession::write_log_line(int status, uint64_t bytes) {
+    if (process_.running()) {
+        deferred_line_ = {status, bytes};  // written by record_run
+        return;
+    }
+    host_.log_script_access(request_, status, bytes, run_);
 }
 
 void CgiSession::abort_connection() {
@@ -574,7 +608,13 @@ void CgiSession::abort_connection() {
 
 // Writes the access-log line once, when the outcome of the response is known.
 void CgiSession::end_response(int logged_status) {
-    if (phase_ != Phase::done) host_.log_access(request_, logged_status, bytes_sent_);
+    if (phase_ != Phase::done) {
+        if (host_.logs_script_usage()) {
+            write_log_line(logged_status, bytes_sent_);
+        } else {
+            host_.log_access(request_, logged_status, bytes_sent_);
+        }
+    }
     phase_ = Phase::done;
 }
 
@@ -593,6 +633,7 @@ void CgiSession::on_connection_closed() {
     nph_relay_.close();
     leave_queue();
     if (phase_ == Phase::done) return;
+    note_failure(ScriptFailure::client_gone);
     context_.logger.info(describe() + ": the client went away; stopping the script");
     end_response(499);
     close_stdout();
@@ -603,6 +644,7 @@ void CgiSession::on_connection_closed() {
 void CgiSession::on_client_closed(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
     session->leave_queue();
+    if (session->phase_ != Phase::done) session->note_failure(ScriptFailure::client_gone);
     session->context_.logger.info(session->describe() + ": the client went away");
     session->end_response(499);  // nginx's "client closed request", in the access log only
     session->close_stdout();
@@ -613,6 +655,7 @@ void CgiSession::on_client_closed(evutil_socket_t, short, void* self) {
 
 void CgiSession::on_silence_timeout(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
+    session->note_failure(ScriptFailure::timed_out);
     std::string reason = "no output for " + format_seconds(session->site_->cgi.timeout);
     session->fail(status::gateway_timeout, reason);
     session->maybe_finished();
@@ -620,6 +663,7 @@ void CgiSession::on_silence_timeout(evutil_socket_t, short, void* self) {
 
 void CgiSession::on_total_timeout(evutil_socket_t, short, void* self) {
     auto* session = static_cast<CgiSession*>(self);
+    session->note_failure(ScriptFailure::timed_out);
     session->fail(status::gateway_timeout,
                   "ran longer than " + format_seconds(session->site_->cgi.max_time));
     session->maybe_finished();
@@ -653,7 +697,15 @@ void CgiSession::on_process_exit(evutil_socket_t, short, void* self) {
                                                : LogLevel::warn;
         session->context_.logger.log(level,
                                      session->describe() + ": " + describe_wait_status(status));
+        // A crash that cut the header block short shows first as malformed output: the
+        // crash is the reason.
+        if (WIFSIGNALED(status) && !we_killed &&
+            (session->run_.failure == ScriptFailure::none ||
+             session->run_.failure == ScriptFailure::malformed_output)) {
+            session->run_.failure = ScriptFailure::crashed;
+        }
     }
+    session->note_reaped();
     session->exit_event_.reset();
     session->kill_timer_.reset();
     session->release_slot();
@@ -730,7 +782,35 @@ void CgiSession::maybe_finished() {
     bool process_done = process_.pid() <= 0 || !process_.running();
     if (phase_ == Phase::done && pipes_closed && process_done) {
         total_timer_.reset();
+        record_run();
         host_.session_finished(this);
+    }
+}
+
+void CgiSession::note_failure(ScriptFailure failure) {
+    if (run_.failure == ScriptFailure::none) run_.failure = failure;
+}
+
+void CgiSession::note_reaped() {
+    run_.total_seconds = monotonic_seconds() - spawned_at_;
+    const rusage& usage = process_.usage();
+    auto seconds = [](const timeval& tv) {
+        return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+    };
+    run_.cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    constexpr uint64_t kBytesPerKiB = 1024;  // Linux counts ru_maxrss in KiB
+    run_.peak_rss_bytes = static_cast<uint64_t>(std::max(0L, usage.ru_maxrss)) * kBytesPerKiB;
+}
+
+// Once per request, when the session is over: the status counters and a deferred log line.
+void CgiSession::record_run() {
+    if (recorded_) return;
+    recorded_ = true;
+    run_.bytes_sent = bytes_sent_;
+    if (WorkerMetrics* metrics = host_.metrics()) metrics->count_script(target_.script_name, run_);
+    if (deferred_line_) {
+        host_.log_script_access(request_, deferred_line_->first, deferred_line_->second, run_);
+        deferred_line_.reset();
     }
 }
 

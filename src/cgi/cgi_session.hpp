@@ -18,6 +18,7 @@
 #include "http/http_message.hpp"
 #include "http/received_body.hpp"
 #include "server/server_context.hpp"
+#include "status/server_metrics.hpp"
 #include "util/event_ptr.hpp"
 
 namespace cgihost {
@@ -39,6 +40,16 @@ class CgiSessionHost {
     virtual void redirect_locally(evhttp_request* req, Request request, int hops) = 0;
     // The session has nothing left to do; the host destroys it outside its callbacks.
     virtual void session_finished(CgiSession* session) = 0;
+    // This loop's status counters; nullptr when neither --status-url nor --metrics-url is on.
+    virtual WorkerMetrics* metrics() { return nullptr; }
+    // Whether access-log lines carry a script's CPU time and peak RSS (combined-cgi); then
+    // the session writes its line through log_script_access once the script is reaped.
+    virtual bool logs_script_usage() const { return false; }
+    virtual void log_script_access(const Request& request, int status, uint64_t bytes,
+                                   const ScriptRun& run) = 0;
+    // Sends a complete response without its access-log line; returns the body bytes sent.
+    virtual uint64_t send_unlogged(evhttp_request* req, const Request& request,
+                                   Response&& response) = 0;
 };
 
 class CgiSession {
@@ -113,6 +124,12 @@ class CgiSession {
     void maybe_finished();
     std::string describe() const;
     std::string describe_waiter() const;  // before a process exists
+    // The first reason this request failed is the one counted (a crash excepted, see .cpp).
+    void note_failure(ScriptFailure failure);
+    void note_reaped();
+    void record_run();
+    void send_server_response(Response response);
+    void write_log_line(int status, uint64_t bytes);
 
     CgiSessionHost& host_;
     const ServerContext& context_;
@@ -154,6 +171,13 @@ class CgiSession {
     // nph- scripts (RFC 3875 §5): their output goes to the client unparsed.
     bool nph_ = false;
     NphRelay nph_relay_;
+
+    // For the status counters and the combined-cgi access log.
+    ScriptRun run_;
+    double spawned_at_ = 0;  // monotonic seconds
+    bool recorded_ = false;
+    // combined-cgi: the access-log line (status, body bytes) waits for the reap.
+    std::optional<std::pair<int, uint64_t>> deferred_line_;
 };
 
 }  // namespace cgihost

@@ -182,6 +182,7 @@ bool RequestIntake::read_more_body(evbuffer* src) {
 // Acts on one step of the framer; false when receiving stops (delivered or refused).
 bool RequestIntake::take_step(evbuffer* src, evbuffer* dst, RequestFramer::Step step) {
     using Event = RequestFramer::Event;
+    if (services_.bytes_received != nullptr) services_.bytes_received->add(step.consumed);
     if (step.event == Event::body_data) return store_body(src, step.consumed);
     evbuffer_drain(src, step.consumed);
     switch (step.event) {

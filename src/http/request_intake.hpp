@@ -32,6 +32,7 @@
 #include "http/request_framer.hpp"
 #include "server/log.hpp"
 #include "util/event_ptr.hpp"
+#include "util/owned_counter.hpp"
 
 namespace cgihost {
 
@@ -60,7 +61,8 @@ class RequestIntake {
         BodyMemoryBudget& budget;
         Logger& logger;
         AccessLogger log_access;
-        BodyCheck check_before_body;  // empty: every body is received
+        BodyCheck check_before_body;             // empty: every body is received
+        OwnedCounter* bytes_received = nullptr;  // counts what the requests take from the socket
     };
 
     // Makes the filter evhttp is to use over the transport's bufferevent; the filter owns the

@@ -23,6 +23,7 @@ void add_cgi_admission_options(CLI::App& app, Config& c);
 void add_privilege_options(CLI::App& app, Config& c);
 void add_tls_options(CLI::App& app, Config& c);
 void add_access_options(CLI::App& app, Config& c);
+void add_status_options(CLI::App& app, Config& c);
 std::string check_directory(const char* key, const std::string& path);
 
 // Adds every option. The long flag name is also the config-file key, so users can script
@@ -100,10 +101,24 @@ void add_options(CLI::App& app, Config& c) {
     add_tls_options(app, c);
     add_privilege_options(app, c);
     add_access_options(app, c);
+    add_status_options(app, c);
     app.add_option("--access-log", c.access_log, "Access log file (Combined format); - = stdout");
     app.add_option("--error-log", c.error_log, "Error log file; - = stderr");
     app.add_option("--log-level", c.log_level, "Error log level")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+    app.add_option("--access-log-format", c.access_log_format,
+                   "combined, or combined-cgi: script requests' lines end with the script's CPU "
+                   "seconds (user + system) and peak RSS in KiB, other lines with - -")
+        ->check(CLI::IsMember({"combined", "combined-cgi"}));
+}
+
+// Served by the worker after the access gate (status/).
+void add_status_options(CLI::App& app, Config& c) {
+    app.add_option("--status-url", c.status_url,
+                   "URL path of a live status page (its numbers as JSON at PATH?json); empty = "
+                   "off. Protect it with --allow or --basic-auth");
+    app.add_option("--metrics-url", c.metrics_url,
+                   "URL path of the same counters in the Prometheus text format; empty = off");
 }
 
 void add_cgi_options(CLI::App& app, Config& c) {
@@ -210,6 +225,22 @@ void add_access_options(CLI::App& app, Config& c) {
     app.add_option("--auth-verify-queue", c.auth_verify_queue,
                    "Passwords waiting to be checked; beyond it 503 with Retry-After")
         ->check(CLI::Range(1u, 1000000u));
+}
+
+std::string validate_status_urls(const Config& c) {
+    for (const auto* option : {&c.status_url, &c.metrics_url}) {
+        const std::string& url = *option;
+        const char* key = option == &c.status_url ? "--status-url" : "--metrics-url";
+        if (url.empty()) continue;
+        if (url.front() != '/') return std::string(key) + ": must start with '/'";
+        for (char ch : url) {
+            if (ch == '?' || ch == '#' || is_control_byte(ch) || ch == ' ')
+                return std::string(key) + ": must be a plain URL path";
+        }
+    }
+    if (!c.status_url.empty() && c.status_url == c.metrics_url)
+        return "--status-url and --metrics-url must differ";
+    return {};
 }
 
 // The rules' syntax; the password files themselves are read by main, once, as root.
@@ -332,6 +363,7 @@ std::string validate(Config& c) {
     if (auto error = validate_cgi(c); !error.empty()) return error;
     if (auto error = validate_server_names(c); !error.empty()) return error;
     if (auto error = validate_access(c); !error.empty()) return error;
+    if (auto error = validate_status_urls(c); !error.empty()) return error;
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
     return {};
 }

@@ -99,10 +99,17 @@ struct Config {
     std::string cgi_user;   // the scripts' user, never the server's
     std::string cgi_group;  // their group; "" = the user's own
 
+    // Live status (README, "Live status and metrics"), off by default. URL paths matched
+    // exactly as sent, behind the same --allow and --basic-auth rules as any other URL.
+    std::string status_url;   // "" = off; the HTML page, and its numbers at PATH?json
+    std::string metrics_url;  // "" = off; the Prometheus text exposition format
+
     // Logs. "-" means stdout for the access log and stderr for the error log; "" disables.
     std::string access_log = "-";
     std::string error_log = "-";
     std::string log_level = "info";  // debug, info, warn, error
+    // "combined"; "combined-cgi" appends a script's CPU seconds and peak RSS (KiB) to its line
+    std::string access_log_format = "combined";
 
     // Filled in by validation.
     std::vector<ListenAddress> listen_addresses;

@@ -102,7 +102,18 @@ std::string format_combined_log_line(const AccessRecord& r) {
     append_escaped(line, r.referer.empty() ? "-" : r.referer);
     line += "\" \"";
     append_escaped(line, r.user_agent.empty() ? "-" : r.user_agent);
-    line += "\"\n";
+    line += '"';
+    if (r.usage_fields) {
+        if (r.script_usage) {
+            char usage[64];
+            (void)snprintf(usage, sizeof usage, " %.3f %llu", r.script_usage->cpu_seconds,
+                           static_cast<unsigned long long>(r.script_usage->peak_rss_kib));
+            line += usage;
+        } else {
+            line += " - -";
+        }
+    }
+    line += '\n';
     return line;
 }
 

@@ -33,10 +33,20 @@ struct AccessRecord {
     uint64_t body_bytes = 0;  // 0 → "-"
     std::string referer;
     std::string user_agent;
+    // --access-log-format combined-cgi: two more fields, a script's CPU seconds (user +
+    // system) and peak RSS in KiB, or "- -" for a response no script process made.
+    struct ScriptUsage {
+        double cpu_seconds = 0;
+        uint64_t peak_rss_kib = 0;
+    };
+    bool usage_fields = false;
+    std::optional<ScriptUsage> script_usage;
 };
 
 // %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i", with quotes, backslashes and
-// control bytes escaped as Apache does so one request is always exactly one line.
+// control bytes escaped as Apache does so one request is always exactly one line; with
+// usage_fields, then " <cpu seconds> <peak RSS KiB>" (or " - -"), which tools that read the
+// Combined format's first nine fields ignore.
 std::string format_combined_log_line(const AccessRecord& record);
 
 // An append-only log destination. "-" is the given standard stream, "" discards everything.

@@ -22,6 +22,7 @@
 #include "security/verified_cache.hpp"
 #include "server/config.hpp"
 #include "server/log.hpp"
+#include "status/server_metrics.hpp"
 
 namespace cgihost {
 
@@ -118,6 +119,8 @@ struct ServerContext {
                                                config.auth_verify_queue};
     mutable VerifiedCache verified_cache{VerifiedCacheLimits{}};
     mutable LoginThrottle login_throttle{make_login_throttle_limits(config)};
+    // The counters behind --status-url and --metrics-url; each worker writes its own part.
+    mutable ServerMetrics metrics{};
 };
 
 }  // namespace cgihost

@@ -88,6 +88,9 @@ std::vector<std::string> keep_restart_only_options(const Config& running, Config
     keep(&Config::cgi_group, "--cgi-group");
     keep(&Config::access_log, "--access-log");
     keep(&Config::error_log, "--error-log");
+    keep(&Config::access_log_format, "--access-log-format");
+    keep(&Config::status_url, "--status-url");
+    keep(&Config::metrics_url, "--metrics-url");
     keep(&Config::max_connections, "--max-connections");
     keep(&Config::max_body_memory, "--max-body-memory");
     keep(&Config::max_header_size, "--max-header-size");

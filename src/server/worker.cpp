@@ -13,6 +13,7 @@
 #include "http/evhttp_adapter.hpp"
 #include "http/http_status.hpp"
 #include "http/https_redirect.hpp"
+#include "status/status_response.hpp"
 
 namespace cgihost {
 namespace {
@@ -95,7 +96,22 @@ std::string Worker::init(std::vector<ListeningSocket> listeners) {
         event_new(base_.get(), -1, 0, &Worker::on_sessions_finished, this));
     gate_ = std::make_unique<AccessGate>(*this, context_);
     gate_->init();
+    if (!context_.config.status_url.empty() || !context_.config.metrics_url.empty()) {
+        bool samples_history = false;
+        metrics_ = &context_.metrics.add_worker(&samples_history);
+        if (samples_history) {
+            sample_timer_.reset(
+                event_new(base_.get(), -1, EV_PERSIST, &Worker::on_sample_tick, this));
+            timeval interval = to_timeval(kHistoryIntervalSeconds);
+            event_add(sample_timer_.get(), &interval);
+        }
+    }
     return {};
+}
+
+void Worker::on_sample_tick(evutil_socket_t, short, void* self) {
+    auto* worker = static_cast<Worker*>(self);
+    worker->context_.metrics.sample(monotonic_seconds(), time(nullptr));
 }
 
 // The settings both evhttps share; `new_connection` decides what lies under the intake.
@@ -137,6 +153,7 @@ void Worker::on_stop(evutil_socket_t, short, void* self) {
     }
     worker->bound_.clear();
     event_del(worker->accept_resume_timer_.get());
+    worker->sample_timer_.reset();  // a persistent timer would keep the loop from ending
     // Requests waiting for a script slot would only wait out the grace period: 503 now.
     worker->context_.cgi_admission.close();
     for (auto& [raw, session] : worker->sessions_)
@@ -172,7 +189,10 @@ void Worker::track_request(evhttp_request* req) {
     if (connection == nullptr) return;
     // Adopted at accept, normally; one evhttp made without us goes unwatched but counted.
     auto [it, inserted] = connections_.try_emplace(connection);
-    if (inserted) evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
+    if (inserted) {
+        evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
+        if (metrics_ != nullptr) metrics_->connection_opened();
+    }
     ++it->second.busy;
     evhttp_request_set_on_complete_cb(req, &Worker::on_request_complete, this);
     it->second.site = context_.sites.current();
@@ -214,6 +234,7 @@ void Worker::on_connection_close(evhttp_connection* connection, void* self) {
     CgiSession* session = it->second.session;
     if (it->second.intake != nullptr) it->second.intake->detach();
     worker->connections_.erase(it);
+    if (worker->metrics_ != nullptr) worker->metrics_->connection_closed();
     worker->update_listening();
     if (worker->gate_) worker->gate_->forget(connection);
     if (session != nullptr) session->on_connection_closed();
@@ -240,7 +261,8 @@ bufferevent* Worker::make_connection(event_base* base,
                                      [this](const Request& request, int code, uint64_t bytes) {
                                          log_access(request, code, bytes);
                                      },
-                                     check_before_body()};
+                                     check_before_body(),
+                                     metrics_ != nullptr ? &metrics_->bytes_received() : nullptr};
     // evhttp sets the descriptor and its callbacks on what we return.
     bufferevent* bev =
         RequestIntake::create(base, std::move(transport), std::move(services), &intake);
@@ -291,6 +313,7 @@ void Worker::adopt(evhttp_connection* connection, RequestIntake* intake) {
     auto [it, inserted] = connections_.try_emplace(connection);
     if (!inserted) return;
     evhttp_connection_set_closecb(connection, &Worker::on_connection_close, this);
+    if (metrics_ != nullptr) metrics_->connection_opened();
     it->second.intake = intake;
     intake->attach(connection);
 }
@@ -361,20 +384,47 @@ void Worker::on_sessions_finished(evutil_socket_t, short, void* self) {
 }
 
 void Worker::respond(evhttp_request* req, const Request& request, Response&& response) {
+    const int code = response.status;
+    const uint64_t bytes = send_unlogged(req, request, std::move(response));
+    log_access(request, code, bytes);
+}
+
+uint64_t Worker::send_unlogged(evhttp_request* req, const Request& request, Response&& response) {
     if (draining_) response.close_connection = true;
-    int code = response.status;
     evhttp_connection* connection = evhttp_request_get_connection(req);
     std::unique_ptr<FileStream> stream;
-    uint64_t bytes = send_response(req, request, std::move(response), &stream);
-    log_access(request, code, bytes);
-    if (!stream) return;
+    const uint64_t bytes = send_response(req, request, std::move(response), &stream);
+    if (!stream) return bytes;
     // Kept with its connection; a connection already gone (the first piece failed) takes it.
     auto it = connections_.find(connection);
     if (it != connections_.end()) it->second.file_stream = std::move(stream);
+    return bytes;
 }
 
 void Worker::log_access(const Request& request, int code, uint64_t bytes) {
+    write_access_record(request, code, bytes, nullptr);
+}
+
+bool Worker::logs_script_usage() const {
+    return context_.config.access_log_format == "combined-cgi";
+}
+
+void Worker::log_script_access(const Request& request, int code, uint64_t bytes,
+                               const ScriptRun& run) {
+    write_access_record(request, code, bytes, &run);
+}
+
+// Every response's one access-log line, and its count for the status (status/).
+void Worker::write_access_record(const Request& request, int code, uint64_t bytes,
+                                 const ScriptRun* run) {
+    if (metrics_ != nullptr) metrics_->count_response(code, bytes);
     AccessRecord record;
+    record.usage_fields = logs_script_usage();
+    if (record.usage_fields && run != nullptr && run->spawned) {
+        constexpr uint64_t kBytesPerKiB = 1024;
+        record.script_usage =
+            AccessRecord::ScriptUsage{run->cpu_seconds, run->peak_rss_bytes / kBytesPerKiB};
+    }
     record.remote_addr = request.remote_addr;
     record.remote_user = request.remote_user;
     record.time = time(nullptr);
@@ -428,6 +478,7 @@ void Worker::dispatch(evhttp_request* req, Request request, int redirect_hops, R
 }
 
 void Worker::admitted(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body) {
+    if (serve_status(req, request)) return;
     std::shared_ptr<const Site> site = site_for(req);
     Target target = resolve_target(site->resolver, request.path);
     if (target.kind != TargetKind::cgi_script) {
@@ -444,6 +495,16 @@ void Worker::admitted(evhttp_request* req, Request request, int redirect_hops, R
     CgiSession* raw = session.get();
     sessions_.emplace(raw, std::move(session));
     raw->start();
+}
+
+// --status-url and --metrics-url, answered here: after the access gate, before the file tree.
+bool Worker::serve_status(evhttp_request* req, const Request& request) {
+    const std::optional<StatusResource> resource = match_status_request(context_.config, request);
+    if (!resource) return false;
+    const StatusReport report =
+        *resource == StatusResource::page ? StatusReport{} : gather_status_report(context_);
+    respond(req, request, make_status_response(*resource, request, report));
+    return true;
 }
 
 // An nph- script writes its whole response, status line included, straight to the client's

@@ -51,6 +51,12 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     void log_access(const Request& request, int status, uint64_t bytes) override;
     void redirect_locally(evhttp_request* req, Request request, int hops) override;
     void session_finished(CgiSession* session) override;
+    WorkerMetrics* metrics() override { return metrics_; }
+    bool logs_script_usage() const override;
+    void log_script_access(const Request& request, int status, uint64_t bytes,
+                           const ScriptRun& run) override;
+    uint64_t send_unlogged(evhttp_request* req, const Request& request,
+                           Response&& response) override;
 
     // AccessGateHost
     std::shared_ptr<const Site> site_for(evhttp_request* req) override;
@@ -85,6 +91,10 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     static void on_connection_close(evhttp_connection* connection, void* self);
     static void on_stop(evutil_socket_t, short, void* self);
     static void on_drain_tick(evutil_socket_t, short, void* self);
+    static void on_sample_tick(evutil_socket_t, short, void* self);
+    void write_access_record(const Request& request, int status, uint64_t bytes,
+                             const ScriptRun* run);
+    bool serve_status(evhttp_request* req, const Request& request);
 
     void adopt(evhttp_connection* connection, RequestIntake* intake);
     void pause_accepting(int error_number);
@@ -121,6 +131,9 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     EventPtr accept_resume_timer_;
     size_t connection_cap_ = 0;  // this worker's share of --max-connections
     double next_accept_warning_ = 0;
+    // This loop's status counters (status/); nullptr when no status URL is configured.
+    WorkerMetrics* metrics_ = nullptr;
+    EventPtr sample_timer_;  // the first worker's: a history sample every second
 };
 
 }  // namespace cgihost

@@ -35,6 +35,7 @@ const SERVER_START_MS = HANG_GUARD_MS;
 const SERVER_STOP_MS = HANG_GUARD_MS;
 const STEP_TIMEOUT_MS = HANG_GUARD_MS;  // any one browser action or wait
 const TEST_TIMEOUT_MS = 4 * HANG_GUARD_MS;
+const STATUS_URL = "/server-status";  // --status-url: the live status page and its chart
 
 function requiredEnv(name) {
     const value = process.env[name];
@@ -80,6 +81,7 @@ function startServer(workDir, dataDir, scheme, tls) {
         "--cgi-env-set", `CGIHOST_JOB_SECONDS=${JOB_SECONDS}`,
         "--access-log", join(workDir, "access.log"),
         "--shutdown-grace", "2",
+        "--status-url", STATUS_URL,
     ];
     // stderr (the error log) goes to ours, where meson keeps it for a failed run.
     const child = spawn(requiredEnv("CGIHOST_BIN"), args, { stdio: ["ignore", "pipe", "inherit"] });
@@ -234,6 +236,56 @@ for (const scheme of ["http", "https"]) describe(`cgihost in Chromium over ${sch
         await clickAndLoad(page, page.getByRole("link", { name: "hello", exact: true }));
         assert.equal(new URL(page.url()).pathname, "/cgi-bin/hello");
         assert.equal(await page.locator("h1").textContent(), "Hello, world!");
+    });
+
+    // ---- The live status page (--status-url) ----
+
+    // Only this scenario: node --test-name-pattern "status page" tests/e2e/run-e2e.mjs
+    scenario("the status page charts the traffic and shows the numbers of its JSON",
+             async (page) => {
+        const STATIC_REQUESTS = 12;
+        const SCRIPT_REQUESTS = 6;
+        const before = await (await page.request.get(`${STATUS_URL}?json`)).json();
+        const helloBefore = before.scripts.find((s) => s.name === "/cgi-bin/hello")?.requests ?? 0;
+        for (let i = 0; i < STATIC_REQUESTS; ++i) {
+            assert.equal((await page.request.get("/")).status(), 200);
+        }
+        for (let i = 0; i < SCRIPT_REQUESTS; ++i) {
+            assert.equal((await page.request.get("/cgi-bin/hello")).status(), 200);
+        }
+        const response = await page.goto(STATUS_URL);
+        assert.equal(response.status(), 200);
+        assert.match(response.headers()["content-security-policy"], /default-src 'none'/);
+        // The history gains a sample a second; wait until the chart has a few of them and a
+        // latency point (some second had a script end), drawn by at least two polls.
+        await page.waitForFunction(() => {
+            const count = (id) => document.getElementById(id).getAttribute("points")
+                .trim().split(/\s+/).filter(Boolean).length;
+            return Number(document.body.dataset.polls) >= 2 && count("rps-line") >= 5 &&
+                count("latency-line") >= 1;
+        }, null, { timeout: STEP_TIMEOUT_MS });
+        const rpsPoints = await page.locator("#rps-line").getAttribute("points");
+        assert.ok(rpsPoints.trim().split(/\s+/).length >= 5, rpsPoints);
+
+        // What the page shows for the script is what the JSON says (no hello traffic since).
+        const json = await (await page.request.get(`${STATUS_URL}?json`)).json();
+        const hello = json.scripts.find((s) => s.name === "/cgi-bin/hello");
+        assert.equal(hello.requests, helloBefore + SCRIPT_REQUESTS);
+        const row = page.locator("#scripts tr", { hasText: "/cgi-bin/hello" });
+        assert.equal(await row.locator("td").nth(1).textContent(), String(hello.requests));
+        assert.equal(await page.locator("#version").textContent(), json.version);
+        assert.equal(await page.locator("#workers").textContent(), String(json.workers));
+        const shownTwoXx = Number(await page.locator("#class-2xx").textContent());
+        assert.ok(shownTwoXx >= STATIC_REQUESTS + SCRIPT_REQUESTS, `2xx shown: ${shownTwoXx}`);
+        assert.ok(shownTwoXx <= json.responses["2xx"], "the page never shows more than is true");
+
+        const file = await screenshot(page, "status.png");
+        const png = await readFile(file);
+        assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+        const width = png.readUInt32BE(16);
+        const height = png.readUInt32BE(20);
+        assert.ok(width >= 600 && height >= 400, `a ${width}x${height} screenshot`);
+        assert.ok(png.length > 20_000, `a ${png.length}-byte PNG is too plain to hold the page`);
     });
 
     scenario("the sh and Python greetings escape the name they are given", async (page) => {

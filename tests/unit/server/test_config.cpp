@@ -626,5 +626,29 @@ TEST(FormatListenAddress, BracketsIpv6AndRoundTrips) {
     }
 }
 
+TEST_F(ParseConfig, LeavesTheStatusUrlsOffAndTheAccessLogCombinedByDefault) {
+    Config c = expect_config(parse({"--docroot", docroot_}));
+    EXPECT_EQ(c.status_url, "");
+    EXPECT_EQ(c.metrics_url, "");
+    EXPECT_EQ(c.access_log_format, "combined");
+}
+
+TEST_F(ParseConfig, TakesStatusAndMetricsUrlsAndTheCgiAccessLogFormat) {
+    Config c =
+        expect_config(parse({"--docroot", docroot_, "--status-url", "/server-status",
+                             "--metrics-url", "/metrics", "--access-log-format", "combined-cgi"}));
+    EXPECT_EQ(c.status_url, "/server-status");
+    EXPECT_EQ(c.metrics_url, "/metrics");
+    EXPECT_EQ(c.access_log_format, "combined-cgi");
+}
+
+TEST_F(ParseConfig, RefusesStatusUrlsThatAreNotPlainPaths) {
+    expect_error_naming(parse({"--docroot", docroot_, "--status-url", "status"}), "--status-url");
+    expect_error_naming(parse({"--docroot", docroot_, "--metrics-url", "/m?x"}), "--metrics-url");
+    expect_error_naming(parse({"--docroot", docroot_, "--status-url", "/s", "--metrics-url", "/s"}),
+                        "--metrics-url");
+    expect_exit(parse({"--docroot", docroot_, "--access-log-format", "json"}), 2);
+}
+
 }  // namespace
 }  // namespace cgihost

@@ -67,6 +67,18 @@ TEST(FormatCombinedLogLine, WritesTheApacheCombinedFields) {
               "\"http://example.org/\" \"curl/8.0\"\n");
 }
 
+TEST(FormatCombinedLogLine, AppendsScriptUsageOnlyWhenAsked) {
+    AccessRecord record = some_record();
+    record.usage_fields = true;
+    EXPECT_EQ(format_combined_log_line(record),
+              "192.0.2.7 - - [14/Nov/2023:22:13:20 +0000] \"GET /index.html HTTP/1.1\" 200 1234 "
+              "\"http://example.org/\" \"curl/8.0\" - -\n");
+    record.script_usage = AccessRecord::ScriptUsage{0.0425, 2048};
+    EXPECT_TRUE(format_combined_log_line(record).ends_with("\"curl/8.0\" 0.043 2048\n"));
+    record.usage_fields = false;  // the plain format never carries them
+    EXPECT_TRUE(format_combined_log_line(record).ends_with("\"curl/8.0\"\n"));
+}
+
 TEST(FormatCombinedLogLine, FormatsTheTimestampInUtcWithAbbreviatedMonth) {
     AccessRecord r = some_record();
     r.time = 0;
