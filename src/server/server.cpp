@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "http/request_deadline.hpp"
 #include "security/privileges.hpp"
 #include "server/worker.hpp"
 
@@ -232,6 +233,7 @@ int Server::run() {
     context_.logger.info("cgihost started with " + std::to_string(workers_.size()) +
                          " workers; open file limit " + std::to_string(descriptor_limit));
     wait_for_signals();
+    delay_shutdown();
     for (auto& worker : workers_)
         worker->request_stop();
     for (auto& worker : workers_)
@@ -262,6 +264,30 @@ void Server::wait_for_signals() {
         context_.logger.info(std::string("received ") + strsignal(signal_number) +
                              ", finishing in-flight requests");
         return;
+    }
+}
+
+// --shutdown-delay: go on serving for a while, with --health-url answering 503 and each
+// response closing its connection, so that a load balancer takes us out of its pool before we
+// stop accepting. A second SIGTERM or SIGINT cuts the wait short.
+void Server::delay_shutdown() {
+    context_.shutting_down.store(true);
+    const double delay = context_.config.shutdown_delay;
+    if (delay <= 0) return;
+    context_.logger.info("going on serving for " + std::to_string(delay) +
+                         " s (--shutdown-delay) while the load balancer takes us out");
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    const double until = monotonic_seconds() + delay;
+    for (double left = delay; left > 0; left = until - monotonic_seconds()) {
+        const auto whole = static_cast<time_t>(left);
+        const timespec wait{whole, static_cast<long>((left - static_cast<double>(whole)) * 1e9)};
+        if (sigtimedwait(&set, nullptr, &wait) >= 0) {
+            context_.logger.info("second signal: stopping now");
+            return;
+        }
     }
 }
 

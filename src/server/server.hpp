@@ -35,6 +35,7 @@ class Server {
     std::string load_tls();
     std::string start_workers(std::vector<Listener>& listeners);
     void wait_for_signals();
+    void delay_shutdown();
     void reload_tls();
 
     ServerContext& context_;

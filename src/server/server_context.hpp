@@ -2,6 +2,8 @@
 // tables derived from the config once (MIME types, resolver settings).
 #pragma once
 
+#include <atomic>
+
 #include "cgi/cgi_admission.hpp"
 #include "cgi/cgi_environment.hpp"
 #include "cgi/cgi_process.hpp"
@@ -84,6 +86,11 @@ struct ServerContext {
                                                config.auth_verify_queue};
     mutable VerifiedCache verified_cache{VerifiedCacheLimits{}};
     mutable LoginThrottle login_throttle{make_login_throttle_limits(config)};
+    // --proxy-protocol: connections closed for want of a PROXY header, reported now and then.
+    mutable ProxyRefusals proxy_refusals{};
+    // SIGTERM arrived: --health-url answers 503 and responses close their connections while
+    // --shutdown-delay lets the balancer notice, before the workers stop accepting.
+    mutable std::atomic<bool> shutting_down{false};
 };
 
 }  // namespace cgihost
