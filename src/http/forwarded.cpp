@@ -90,6 +90,8 @@ bool is_obfuscated_identifier(std::string_view text) {
 // "1.2.3.4", "[2001:db8::1]", either with ":port" (a number or an obfuscated port), "unknown"
 // and "_hidden": RFC 7239 §6's node. `bare_ipv6`: X-Forwarded-For's "2001:db8::1" too.
 std::optional<Node> parse_node(std::string_view text, bool bare_ipv6) {
+    // inet_pton reads a C string: a NUL would end the address early.
+    if (std::any_of(text.begin(), text.end(), is_control_byte)) return std::nullopt;
     if (equals_ignore_case(text, "unknown")) return Node{};
     std::string_view host = text;
     std::string_view port;

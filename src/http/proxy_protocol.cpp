@@ -72,12 +72,13 @@ std::vector<std::string_view> split_on_spaces(std::string_view line) {
 // "PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\n", "PROXY UNKNOWN …\r\n".
 ProxyHeader parse_v1(std::string_view bytes) {
     const size_t end = bytes.substr(0, kMaxProxyV1Bytes).find("\r\n");
+    // Spec §2.1: US-ASCII text. A NUL would also cut an address short for inet_pton.
+    const std::string_view line = bytes.substr(0, std::min(end, kMaxProxyV1Bytes));
+    const bool printable = std::all_of(line.begin(), line.end(),
+                                       [](char c) { return c == '\r' || (c >= 0x20 && c < 0x7f); });
+    if (!printable) return invalid("a v1 header with a byte that is not printable");
     if (end == std::string_view::npos) {
         if (bytes.size() >= kMaxProxyV1Bytes) return invalid("a v1 header longer than 107 bytes");
-        const bool plausible = std::all_of(bytes.begin(), bytes.end(), [](char c) {
-            return c == '\r' || (c >= 0x20 && c < 0x7f);
-        });
-        if (!plausible) return invalid("a v1 header with a byte that is not printable");
         return {};
     }
     const std::vector<std::string_view> words = split_on_spaces(bytes.substr(0, end));

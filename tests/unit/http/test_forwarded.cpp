@@ -5,6 +5,8 @@
 namespace cgihost {
 namespace {
 
+using namespace std::string_literals;
+
 std::vector<AddressRange> trusted(std::vector<std::string> values) {
     std::string error;
     auto ranges = parse_trusted_proxies(values, &error);
@@ -104,7 +106,8 @@ TEST(ForwardedClient, MalformedHeadersKeepThePeerAndSayWhy) {
         EXPECT_FALSE(client.address) << value;
         EXPECT_FALSE(client.problem.empty()) << value;
     }
-    for (const char* value : {"a.b.c.d", "203.0.113.9:", "203.0.113.9:x", "[::1"}) {
+    for (std::string value :
+         {"a.b.c.d"s, "203.0.113.9:"s, "203.0.113.9:x"s, "[::1"s, "192.0.2.1\0junk"s}) {
         ForwardedClient client = client_of({{"X-Forwarded-For", value}});
         EXPECT_FALSE(client.address) << value;
         EXPECT_FALSE(client.problem.empty()) << value;

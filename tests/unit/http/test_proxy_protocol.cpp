@@ -113,6 +113,9 @@ TEST(ProxyProtocol, RefusesMalformedVersion1Headers) {
     }
     EXPECT_EQ(parse_proxy_header("PROXY TCP4 " + std::string(100, '1')).status, Status::invalid);
     EXPECT_EQ(parse_proxy_header("PROXY TCP4 \x01").status, Status::invalid);
+    // Found by the fuzzer: inet_pton stopped at the NUL and read "::".
+    EXPECT_EQ(parse_proxy_header("PROXY TCP6 2001:db8::9 ::\0\0001 8044 3\r\n"s).status,
+              Status::invalid);
 }
 
 TEST(ProxyProtocol, RefusesMalformedVersion2Headers) {
