@@ -55,9 +55,17 @@ class ProxiedConnection(http.client.HTTPConnection):
             f"PROXY TCP4 {source} {self.host} {source_port} {self.port}\r\n".encode())
 
 
+# What each instance behind HAProxy runs with besides its address, site and logs.
+BEHIND_HAPROXY = ["--proxy-protocol", "true", "--health-url", "/healthz",
+                  "--shutdown-delay", SHUTDOWN_DELAY, "--shutdown-grace", "20"]
+
+
 class Instance:
-    def __init__(self, index, port, args, work):
+    """One cgihost process of the pool, restartable on its port; logs per generation."""
+
+    def __init__(self, index, port, args, work, options):
         self.index, self.port, self.args, self.work = index, port, args, work
+        self.options = options
         self.generation = 0
         self.process = None
 
@@ -69,12 +77,9 @@ class Instance:
         command = [self.args.cgihost, "--listen", f"127.0.0.1:{self.port}",
                    "--docroot", self.args.docroot, "--cgi-dir", self.args.cgi_dir,
                    "--cgi-env-set", "CGIHOST_DATA_DIR=" + os.path.join(self.work, "data"),
-                   "--cgi-env-set", "CGIHOST_CHAT_WAIT=1",
-                   "--proxy-protocol", "true", "--health-url", "/healthz",
-                   "--shutdown-delay", SHUTDOWN_DELAY, "--shutdown-grace", "20",
-                   "--threads", "2",
+                   "--cgi-env-set", "CGIHOST_CHAT_WAIT=1", "--threads", "2",
                    "--access-log", self.log("access", self.generation),
-                   "--error-log", self.log("error", self.generation)]
+                   "--error-log", self.log("error", self.generation)] + self.options
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if "listening on" not in line:
@@ -92,6 +97,36 @@ class Instance:
                 with open(path, encoding="utf-8", errors="replace") as log:
                     lines += [line for line in log if line.strip()]
         return lines
+
+
+def make_shared_data_dir(work):
+    """Started as root, cgihost serves as www-data and runs scripts as yet another user: they
+    must reach the work directory and write the data directory (as scripts/serve sets up)."""
+    os.chmod(work, 0o755)
+    os.makedirs(os.path.join(work, "data"))
+    os.chmod(os.path.join(work, "data"), 0o1777)
+
+
+def stored_and_sent(instances):
+    """From the access logs: upload tag → the instance that stored it, and file name → the
+    instances that sent it back."""
+    stored_by, sent_by = {}, {}
+    for instance in instances:
+        for line in instance.access_lines():
+            request = line.split('"')[1] if '"' in line else ""
+            path = request.split(" ")[1] if request.count(" ") >= 2 else ""
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+            if path.startswith("/cgi-bin/upload") and "tag" in query:
+                stored_by[query["tag"][0]] = instance.index
+            elif path.startswith("/cgi-bin/download") and "file" in query:
+                sent_by.setdefault(query["file"][0], set()).add(instance.index)
+    return sum(1 for name, where in stored_by.items() if sent_by.get(name, set()) - {where})
+
+
+def multipart(name, data):
+    return (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ).encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
 def server_states(stats_socket):
@@ -150,11 +185,8 @@ class Load:
                 self.failures.append(what)
 
     def upload_and_read_back(self, name, data):
-        body = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-                f"filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                ).encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
         status, _ = self.exchange(
-            "POST", "/cgi-bin/upload?tag=" + name, body,
+            "POST", "/cgi-bin/upload?tag=" + name, multipart(name, data),
             {"Content-Type": "multipart/form-data; boundary=" + BOUNDARY})
         self.check(f"upload {name}: {status}", status == 200)
         if status != 200:
@@ -241,20 +273,11 @@ def roll(instances, stats_socket, report):
 
 def verify(load, instances, report):
     report.extend(load.failures)
-    stored_by, sent_by = {}, {}
     for instance in instances:
         for line in instance.access_lines():
             if not line.startswith(CLIENT_ADDRESS + " "):
                 report.append(f"instance {instance.index} logged another client: {line.strip()}")
-            request = line.split('"')[1] if '"' in line else ""
-            path = request.split(" ")[1] if request.count(" ") >= 2 else ""
-            query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
-            if path.startswith("/cgi-bin/upload") and "tag" in query:
-                stored_by[query["tag"][0]] = instance.index
-            elif path.startswith("/cgi-bin/download") and "file" in query:
-                sent_by.setdefault(query["file"][0], set()).add(instance.index)
-    elsewhere = sum(1 for name, where in stored_by.items()
-                    if sent_by.get(name, set()) - {where})
+    elsewhere = stored_and_sent(instances)
     if load.uploads and elsewhere == 0:
         report.append("no upload was read back from another instance than stored it")
     for instance in instances:
@@ -283,10 +306,9 @@ def main():
     work = tempfile.mkdtemp(prefix="cgihost-scale-out-")
     # Started as root, cgihost serves as www-data and runs scripts as yet another user: they
     # must reach the work directory and write the data directory (as scripts/serve sets up).
-    os.chmod(work, 0o755)
-    os.makedirs(os.path.join(work, "data"))
-    os.chmod(os.path.join(work, "data"), 0o1777)
-    instances = [Instance(i, free_port(), args, work) for i in range(args.instances)]
+    make_shared_data_dir(work)
+    instances = [Instance(i, free_port(), args, work, BEHIND_HAPROXY)
+                 for i in range(args.instances)]
     haproxy = None
     load = None
     report = []
