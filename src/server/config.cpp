@@ -148,7 +148,8 @@ void add_cgi_options(CLI::App& app, Config& c) {
 void add_cgi_admission_options(CLI::App& app, Config& c) {
     app.add_option("--cgi-max-per-client", c.cgi_max_per_client,
                    "Scripts one client address may have running or queued; beyond it 503. "
-                   "0 = no cap (behind a reverse proxy every request has the proxy's address)")
+                   "0 = no cap (behind a proxy not in --trusted-proxies, every request has the "
+                   "proxy's address)")
         ->check(CLI::Range(0u, 1000000u));
     app.add_option("--cgi-queue", c.cgi_queue,
                    "Requests that wait, first come first served, for a free script slot "

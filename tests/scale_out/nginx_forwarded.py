@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts in the source tree
 from rolling_restart import (BOUNDARY, CLIENT_ADDRESS, HANG_GUARD, Instance, free_port,
                              make_shared_data_dir, multipart, stored_and_sent)
 
