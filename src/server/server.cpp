@@ -274,14 +274,17 @@ void Server::delay_shutdown() {
     context_.shutting_down.store(true);
     const double delay = context_.config.shutdown_delay;
     if (delay <= 0) return;
-    context_.logger.info("going on serving for " + std::to_string(delay) +
+    char seconds[32];
+    (void)std::snprintf(seconds, sizeof seconds, "%g", delay);
+    context_.logger.info(std::string("going on serving for ") + seconds +
                          " s (--shutdown-delay) while the load balancer takes us out");
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     const double until = monotonic_seconds() + delay;
-    for (double left = delay; left > 0; left = until - monotonic_seconds()) {
+    while (monotonic_seconds() < until) {
+        const double left = until - monotonic_seconds();
         const auto whole = static_cast<time_t>(left);
         const timespec wait{whole, static_cast<long>((left - static_cast<double>(whole)) * 1e9)};
         if (sigtimedwait(&set, nullptr, &wait) >= 0) {
