@@ -85,6 +85,35 @@ TEST_F(LoadBalancer, TheAccessRulesSeeTheForwardedClient) {
     EXPECT_EQ(response->status, 403);
 }
 
+// Behind one proxy, every client would share its address's script cap: the cap must count
+// the clients the proxy names. A script holds the only slot of 198.51.100.1 until closed.
+TEST_F(LoadBalancer, ThePerClientScriptCapCountsForwardedClientsApart) {
+    start({"--trusted-proxies", "127.0.0.1", "--cgi-max-per-client", "1", "--cgi-queue", "0",
+           "--cgi-kill-grace", "0.5"});
+    auto via_proxy = [&](const std::string& target, const std::string& client) {
+        auto connection = std::make_unique<HttpConnection>(port());
+        connection->send_raw("GET " + target +
+                             " HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: " + client + "\r\n\r\n");
+        return connection;
+    };
+    auto held = via_proxy("/cgi-bin/t?body=held&sleep=60", "198.51.100.1");
+    std::string received;
+    ASSERT_TRUE(read_until(
+        held->fd(), received,
+        [](const std::string& r) { return r.find("held") != std::string::npos; }, 10000ms))
+        << received;
+    auto same = via_proxy("/cgi-bin/t?body=same", "198.51.100.1");
+    auto refused = same->read_response();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 503);
+    auto other = via_proxy("/cgi-bin/t?body=other", "198.51.100.2");
+    auto answered = other->read_response();
+    ASSERT_TRUE(answered);
+    EXPECT_EQ(answered->status, 200);
+    EXPECT_EQ(answered->body, "other");
+    held->close();
+}
+
 // ---- --proxy-protocol ----------------------------------------------------------------------
 
 const std::string kGetEnv = "GET /cgi-bin/t?env HTTP/1.1\r\nHost: x\r\n\r\n";
