@@ -381,10 +381,12 @@ void CgiSession::start_reply(const CgiResponseHead& head) {
     declared_length_ = head.content_length;
     discard_body_ = request_.is_head() || head.status == status::no_content ||
                     head.status == status::not_modified || head.status < 200;
-    if (declared_length_) {
+    if (declared_length_)
         evhttp_add_header(out, "Content-Length", std::to_string(*declared_length_).c_str());
-    } else if (request_.version_minor == 0 && !discard_body_) {
-        // HTTP/1.0 has no chunked coding: the body ends when the connection closes.
+    // HTTP/1.0 has no chunked coding: the body ends when the connection closes. And once
+    // shutdown begins (--shutdown-delay) the client opens its next connection elsewhere.
+    if ((!declared_length_ && request_.version_minor == 0 && !discard_body_) ||
+        context_.shutting_down.load()) {
         evhttp_add_header(out, "Connection", "close");
     }
     if (discard_body_) {

@@ -162,7 +162,7 @@ uint64_t send_response(evhttp_request* req, const Request& request, Response&& r
     } else if (!with_body) {
         evhttp_add_header(out, "Content-Length", std::to_string(length).c_str());
         length = 0;
-    } else if (response.file && !(request.https && stream != nullptr)) {
+    } else if (response.file && !(request.tls_connection && stream != nullptr)) {
         add_file_body(body.get(), *response.file);
     } else if (response.file && response.file->length <= kInlineFileBytes) {
         (void)read_file_range(body.get(), *response.file);
@@ -170,7 +170,7 @@ uint64_t send_response(evhttp_request* req, const Request& request, Response&& r
         evbuffer_add(body.get(), response.body.data(), response.body.size());
     }
     std::string reason(reason_phrase(response.status));
-    if (with_body && response.file && request.https && stream != nullptr &&
+    if (with_body && response.file && request.tls_connection && stream != nullptr &&
         response.file->length > kInlineFileBytes) {
         *stream =
             FileStream::start(req, response.status, reason.c_str(), std::move(*response.file));

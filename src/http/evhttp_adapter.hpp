@@ -22,7 +22,7 @@ void fill_local_address(evhttp_request* req, Request& request);
 // Sends `response` as the single reply to `req`. A HEAD request, 204 and 304 get no body
 // (RFC 9110 §9.3.2, §15.3.5, §15.4.5) but HEAD keeps the Content-Length a GET would have.
 // Returns the number of body bytes handed to the connection, for the access log.
-// Over TLS (request.https) a file body larger than a small inline copy cannot go by
+// Over TLS (request.tls_connection) a file body larger than a small inline copy cannot go by
 // sendfile(2): it is streamed in pieces by a FileStream put into `stream`, which the caller
 // keeps until the request completes or the connection closes.
 uint64_t send_response(evhttp_request* req, const Request& request, Response&& response,

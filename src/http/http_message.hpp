@@ -50,7 +50,9 @@ struct Request {
     uint16_t remote_port = 0;
     std::string local_addr;
     uint16_t local_port = 0;
-    bool https = false;                  // arrived on a TLS listener
+    // The scheme the client used: our TLS listener, or what a trusted proxy says (forwarded.hpp).
+    bool https = false;
+    bool tls_connection = false;         // arrived over TLS on our own socket
     std::optional<TlsSessionFacts> tls;  // what that connection negotiated
     // Set by the access gate once the server itself authenticated the client (RFC 3875
     // §4.1.1 AUTH_TYPE, §4.1.11 REMOTE_USER); "" otherwise.

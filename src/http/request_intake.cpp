@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "http/forwarded.hpp"
 #include "http/http_status.hpp"
 
 namespace cgihost {
@@ -23,6 +24,8 @@ constexpr size_t kInputHighWater = size_t{64} * 1024;
 constexpr double kLingerSeconds = 30;
 constexpr uint64_t kMaxLingerBytes = uint64_t{1} << 30;
 constexpr int kMaxReadsPerWake = 64;  // 256 KiB of body per wake-up at most
+// A PROXY header is at most this long (proxy_protocol.hpp); it is read whole from the buffer.
+constexpr size_t kMaxProxyHeaderBytes = 16 + kMaxProxyV2Payload;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // RFC 9110 §15.5.9: a server may send 408 before closing a connection it gave up waiting on.
 constexpr std::string_view kRequestTimeoutReply =
@@ -46,11 +49,25 @@ bool is_storage_full(int error_number) {
 
 }  // namespace
 
+void ProxyRefusals::note(Logger& logger, const std::string& what) {
+    std::lock_guard lock(mutex_);
+    ++unreported_;
+    const double now = monotonic_seconds();
+    if (now < next_report_) return;
+    logger.warn("--proxy-protocol: closed " + std::to_string(unreported_) +
+                " connection(s) without a valid PROXY header since the last report; the "
+                "latest " +
+                what);
+    unreported_ = 0;
+    next_report_ = now + kReportInterval;
+}
+
 RequestIntake::RequestIntake(event_base* base, std::unique_ptr<ConnectionTransport> transport,
                              Services services)
     : base_(base),
       services_(std::move(services)),
       transport_(std::move(transport)),
+      awaiting_proxy_header_(services_.settings->proxy_protocol),
       framer_(services_.settings->framing),
       deadline_(services_.settings->timeouts) {
     resume_event_.reset(event_new(base, -1, 0, &RequestIntake::on_resume, this));
@@ -130,6 +147,9 @@ void RequestIntake::on_resume(evutil_socket_t, short, void* self) {
 bufferevent_filter_result RequestIntake::filter_input(evbuffer* src, evbuffer* dst, ev_ssize_t,
                                                       bufferevent_flush_mode, void* self) {
     auto& intake = *static_cast<RequestIntake*>(self);
+    if (intake.awaiting_proxy_header_ && intake.mode_ == Mode::receiving) {
+        if (auto result = intake.read_proxy_header(src)) return *result;
+    }
     switch (intake.mode_) {
         case Mode::holding:
             return BEV_NEED_MORE;  // a request is being answered; the next one waits
@@ -139,6 +159,43 @@ bufferevent_filter_result RequestIntake::filter_input(evbuffer* src, evbuffer* d
             break;
     }
     return intake.receive(src, dst);
+}
+
+// The PROXY header comes before the first request (spec §2): taken off the input before the
+// framer sees a byte. nullopt once it is read and receiving may go on.
+std::optional<bufferevent_filter_result> RequestIntake::read_proxy_header(evbuffer* src) {
+    const size_t available = std::min(evbuffer_get_length(src), kMaxProxyHeaderBytes);
+    const unsigned char* bytes = evbuffer_pullup(src, static_cast<ev_ssize_t>(available));
+    const ProxyHeader header =
+        parse_proxy_header({reinterpret_cast<const char*>(bytes), bytes ? available : 0});
+    switch (header.status) {
+        case ProxyHeader::Status::need_more:
+            return BEV_NEED_MORE;
+        case ProxyHeader::Status::invalid:
+            refuse_proxy_client("sent " + header.problem);
+            evbuffer_drain(src, evbuffer_get_length(src));
+            return BEV_NEED_MORE;
+        case ProxyHeader::Status::complete:
+            break;
+    }
+    evbuffer_drain(src, header.length);
+    proxied_peer_ = header.source;
+    awaiting_proxy_header_ = false;
+    return std::nullopt;
+}
+
+// Closed without a word: whatever it is, it is not our balancer speaking.
+void RequestIntake::refuse_proxy_client(const std::string& why) {
+    const Request request = describe_request();
+    if (services_.proxy_refusals != nullptr) {
+        services_.proxy_refusals->note(
+            services_.logger,
+            "from " + request.remote_addr + ":" + std::to_string(request.remote_port) + " " + why);
+    }
+    mode_ = Mode::lingering;  // reads nothing more; closed from the loop
+    deadline_.finish();
+    event_del(deadline_timer_.get());
+    event_active(close_event_.get(), EV_TIMEOUT, 0);
 }
 
 bufferevent_filter_result RequestIntake::receive(evbuffer* src, evbuffer* dst) {
@@ -314,7 +371,9 @@ void RequestIntake::refuse(int code, const std::string& reason) {
 }
 
 void RequestIntake::refuse(Response response, const std::string& reason) {
-    const Request request = describe_request();
+    Request request = describe_request();
+    request.headers = framer_.head().fields;  // for identify_client: as far as they came
+    identify_client(request);
     send_raw(format_refusal(response, framer_.head().version_minor), true);
     services_.logger.info("refused a request from " + request.remote_addr + ":" +
                           std::to_string(request.remote_port) + ": " + reason + " (" +
@@ -441,6 +500,10 @@ void RequestIntake::on_deadline(evutil_socket_t, short, void* self) {
 }
 
 void RequestIntake::drop_late_client() {
+    if (awaiting_proxy_header_) {
+        refuse_proxy_client("sent no PROXY header within --header-timeout");
+        return;
+    }
     const bool head = deadline_.phase() == RequestDeadline::Phase::head;
     const bool handshake = transport_->is_tls() && !transport_->tls_facts();
     const Request request = describe_request();
@@ -466,7 +529,33 @@ Request RequestIntake::describe_request() const {
         evhttp_connection_get_peer(connection_, &address, &request.remote_port);
         request.remote_addr = address != nullptr ? address : "-";
     }
+    if (proxied_peer_) {
+        request.remote_addr = proxied_peer_->address;
+        request.remote_port = proxied_peer_->port;
+    }
     return request;
+}
+
+void RequestIntake::identify_client(Request& request) const {
+    if (proxied_peer_) {
+        request.remote_addr = proxied_peer_->address;
+        request.remote_port = proxied_peer_->port;
+    }
+    request.tls_connection = transport_->is_tls();
+    request.https = request.tls_connection;
+    const std::vector<AddressRange>& trusted = services_.settings->trusted_proxies;
+    if (trusted.empty()) return;
+    const ForwardedClient client =
+        find_forwarded_client(request.headers, request.remote_addr, trusted);
+    if (!client.problem.empty()) {
+        services_.logger.debug("ignoring what proxy " + request.remote_addr +
+                               " says of its client: " + client.problem);
+    }
+    if (client.address) {
+        request.remote_addr = *client.address;
+        request.remote_port = client.port;
+    }
+    if (client.https) request.https = *client.https;
 }
 
 // The request as the check before its body sees it: what describe_request says, with the
@@ -477,7 +566,7 @@ Request RequestIntake::describe_head() const {
     Request request = describe_request();
     const RequestHead& head = framer_.head();
     request.headers = head.fields;
-    request.https = transport_->is_tls();
+    identify_client(request);
     if (head.target.starts_with('/')) {
         const size_t end = head.target.find_first_of("?#");
         request.path = head.target.substr(0, end);

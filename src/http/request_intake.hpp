@@ -1,5 +1,7 @@
 // Everything a client sends passes through here before evhttp sees it. The intake sits
 // between the connection's socket and evhttp as a bufferevent filter (evhttp_set_bevcb):
+// - with --proxy-protocol, the PROXY header is read and taken off before the framer sees a
+//   byte; a connection without a valid one is closed (and counted in ProxyRefusals);
 // - the RequestFramer checks every head and owns the body's framing, so evhttp is handed one
 //   approved head at a time, without Content-Length, Transfer-Encoding or Expect;
 // - the body is received here, in memory up to the spool threshold and in an unlinked
@@ -21,15 +23,19 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "http/body_memory_budget.hpp"
 #include "http/connection_transport.hpp"
 #include "http/http_message.hpp"
+#include "http/proxy_protocol.hpp"
 #include "http/received_body.hpp"
 #include "http/request_deadline.hpp"
 #include "http/request_framer.hpp"
+#include "security/access_rules.hpp"
 #include "server/log.hpp"
 #include "util/event_ptr.hpp"
 #include "util/owned_counter.hpp"
@@ -45,6 +51,24 @@ struct IntakeSettings {
     // that a request already waiting in the socket when it runs out (the loop was busy) is
     // served rather than dropped with the connection.
     double keep_alive_timeout = 15;
+    // --proxy-protocol: every connection starts with a PROXY header naming the client.
+    bool proxy_protocol = false;
+    // --trusted-proxies: peers whose forwarding headers name the client (forwarded.hpp).
+    std::vector<AddressRange> trusted_proxies;
+};
+
+// Connections closed for want of a valid PROXY header, reported in one warning per period
+// rather than a line each: a scanner's thousands of attempts must not flood the log.
+// Shared by every worker.
+class ProxyRefusals {
+  public:
+    static constexpr double kReportInterval = 60;
+    void note(Logger& logger, const std::string& what);
+
+  private:
+    std::mutex mutex_;
+    double next_report_ = 0;
+    uint64_t unreported_ = 0;
 };
 
 class RequestIntake {
@@ -61,8 +85,9 @@ class RequestIntake {
         BodyMemoryBudget& budget;
         Logger& logger;
         AccessLogger log_access;
-        BodyCheck check_before_body;             // empty: every body is received
-        OwnedCounter* bytes_received = nullptr;  // counts what the requests take from the socket
+        BodyCheck check_before_body;              // empty: every body is received
+        OwnedCounter* bytes_received = nullptr;   // counts what the requests take from the socket
+        ProxyRefusals* proxy_refusals = nullptr;  // needed with settings.proxy_protocol
     };
 
     // Makes the filter evhttp is to use over the transport's bufferevent; the filter owns the
@@ -88,6 +113,11 @@ class RequestIntake {
     // The connection's TLS facts; nullopt in the clear.
     std::optional<TlsSessionFacts> tls_facts() const { return transport_->tls_facts(); }
     bool is_tls() const { return transport_->is_tls(); }
+    // Sets who the client is, and the scheme it used, on a request whose header fields are
+    // filled: the connection's peer, or the PROXY header's source, or what a trusted proxy's
+    // forwarding headers say. Every later decision (--allow, the per-client caps, the login
+    // throttle, REMOTE_ADDR, the access log) sees that address.
+    void identify_client(Request& request) const;
 
   private:
     enum class Mode { receiving, holding, lingering };
@@ -106,6 +136,7 @@ class RequestIntake {
     static void on_idle_timeout(evutil_socket_t, short, void* self);
     bool has_unread_input() const;
 
+    std::optional<bufferevent_filter_result> read_proxy_header(evbuffer* src);
     bufferevent_filter_result receive(evbuffer* src, evbuffer* dst);
     bufferevent_filter_result discard(evbuffer* src);
     bufferevent_filter_result write_out(evbuffer* src);
@@ -122,6 +153,7 @@ class RequestIntake {
     void send_raw(std::string_view bytes, bool then_shut_down);
     void arm_deadline();
     void drop_late_client();
+    void refuse_proxy_client(const std::string& why);
     Request describe_request() const;
     Request describe_head() const;
     int socket_fd() const;
@@ -132,6 +164,8 @@ class RequestIntake {
     bufferevent* filter_ = nullptr;                   // what evhttp reads and writes
     evhttp_connection* connection_ = nullptr;
     Mode mode_ = Mode::receiving;
+    bool awaiting_proxy_header_ = false;
+    std::optional<ProxyEndpoint> proxied_peer_;  // the PROXY header's source
     RequestFramer framer_;
     RequestDeadline deadline_;
     ReceivedBody body_;

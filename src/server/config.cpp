@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "http/forwarded.hpp"
 #include "http/http_message.hpp"
 #include "http/server_names.hpp"
 #include "security/access_rules.hpp"
@@ -24,6 +25,7 @@ void add_privilege_options(CLI::App& app, Config& c);
 void add_tls_options(CLI::App& app, Config& c);
 void add_access_options(CLI::App& app, Config& c);
 void add_status_options(CLI::App& app, Config& c);
+void add_load_balancer_options(CLI::App& app, Config& c);
 std::string check_directory(const char* key, const std::string& path);
 
 // Adds every option. The long flag name is also the config-file key, so users can script
@@ -102,6 +104,7 @@ void add_options(CLI::App& app, Config& c) {
     add_privilege_options(app, c);
     add_access_options(app, c);
     add_status_options(app, c);
+    add_load_balancer_options(app, c);
     app.add_option("--access-log", c.access_log, "Access log file (Combined format); - = stdout");
     app.add_option("--error-log", c.error_log, "Error log file; - = stderr");
     app.add_option("--log-level", c.log_level, "Error log level")
@@ -160,7 +163,8 @@ void add_cgi_options(CLI::App& app, Config& c) {
 void add_cgi_admission_options(CLI::App& app, Config& c) {
     app.add_option("--cgi-max-per-client", c.cgi_max_per_client,
                    "Scripts one client address may have running or queued; beyond it 503. "
-                   "0 = no cap (behind a reverse proxy every request has the proxy's address)")
+                   "0 = no cap (behind a proxy not in --trusted-proxies, every request has the "
+                   "proxy's address)")
         ->check(CLI::Range(0u, 1000000u));
     app.add_option("--cgi-queue", c.cgi_queue,
                    "Requests that wait, first come first served, for a free script slot "
@@ -240,6 +244,39 @@ std::string validate_status_urls(const Config& c) {
     }
     if (!c.status_url.empty() && c.status_url == c.metrics_url)
         return "--status-url and --metrics-url must differ";
+    return {};
+}
+
+void add_load_balancer_options(CLI::App& app, Config& c) {
+    app.add_option("--trusted-proxies", c.trusted_proxies,
+                   "CIDR[,CIDR...]: proxies whose Forwarded (else X-Forwarded-For) and "
+                   "X-Forwarded-Proto headers name the client, for REMOTE_ADDR, REQUEST_SCHEME, "
+                   "--allow, the per-client caps and the access log; repeatable")
+        ->take_all();
+    app.add_option("--proxy-protocol", c.proxy_protocol,
+                   "Every connection must begin with a PROXY protocol v1/v2 header (HAProxy "
+                   "send-proxy): its source is the client; connections without one are closed");
+    app.add_option("--health-url", c.health_url,
+                   "URL path answered 200 \"ok\" (not logged), and 503 once shutdown begins; "
+                   "empty = none");
+    app.add_option("--shutdown-delay", c.shutdown_delay,
+                   "Seconds after SIGTERM during which cgihost goes on serving, with "
+                   "--health-url answering 503 and connections closed after each response, "
+                   "before it stops accepting (then --shutdown-grace)")
+        ->check(CLI::Range(0.0, 3600.0));
+}
+
+std::string validate_load_balancer(const Config& c) {
+    std::string error;
+    if (!parse_trusted_proxies(c.trusted_proxies, &error)) return "--trusted-proxies: " + error;
+    if (c.proxy_protocol && !c.listen_tls.empty()) {
+        return "--proxy-protocol: not supported with --listen-tls (the PROXY header would come "
+               "before the TLS handshake); terminate TLS at the balancer or run without it";
+    }
+    if (!c.health_url.empty() &&
+        (c.health_url.front() != '/' || c.health_url.find_first_of("?# ") != std::string::npos)) {
+        return "--health-url: '" + c.health_url + "' is not a URL path starting with '/'";
+    }
     return {};
 }
 
@@ -364,6 +401,7 @@ std::string validate(Config& c) {
     if (auto error = validate_server_names(c); !error.empty()) return error;
     if (auto error = validate_access(c); !error.empty()) return error;
     if (auto error = validate_status_urls(c); !error.empty()) return error;
+    if (auto error = validate_load_balancer(c); !error.empty()) return error;
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
     return {};
 }

@@ -69,7 +69,10 @@ struct Config {
     double write_timeout = 60;       // a response must make progress this often
     double keep_alive_timeout = 15;  // idle time allowed between requests on one connection
     double shutdown_grace = 10;      // SIGTERM: time in-flight requests get to finish
-    unsigned max_connections = 0;    // client connections at once; 0 = ¾ of the open-file limit
+    // SIGTERM: seconds of going on serving first, with --health-url answering 503 and every
+    // response closing its connection, so a load balancer takes us out before we stop.
+    double shutdown_delay = 0;
+    unsigned max_connections = 0;  // client connections at once; 0 = ¾ of the open-file limit
 
     // HTTPS (tls_context.hpp). TLS listeners serve the same site as the plain ones.
     std::vector<std::string> listen_tls;  // host:port or [v6]:port, repeatable; none = no HTTPS
@@ -103,6 +106,11 @@ struct Config {
     // exactly as sent, behind the same --allow and --basic-auth rules as any other URL.
     std::string status_url;   // "" = off; the HTML page, and its numbers at PATH?json
     std::string metrics_url;  // "" = off; the Prometheus text exposition format
+    // Behind a load balancer (README "Scaling out").
+    // CIDR[,CIDR…]: peers believed about the client (Forwarded, X-Forwarded-For/-Proto).
+    std::vector<std::string> trusted_proxies;
+    bool proxy_protocol = false;  // every connection starts with a PROXY v1/v2 header
+    std::string health_url;       // "" = none; else this path answers 200 "ok", 503 draining
 
     // Logs. "-" means stdout for the access log and stderr for the error log; "" disables.
     std::string access_log = "-";

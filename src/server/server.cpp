@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "http/request_deadline.hpp"
 #include "security/privileges.hpp"
 #include "server/service_notifier.hpp"
 #include "server/socket_activation.hpp"
@@ -272,6 +273,7 @@ int Server::run() {
                          " workers; open file limit " + std::to_string(descriptor_limit));
     notify_ready(ready_status_);
     wait_for_signals();
+    delay_shutdown();
     for (auto& worker : workers_)
         worker->request_stop();
     for (auto& worker : workers_)
@@ -306,6 +308,33 @@ void Server::wait_for_signals() {
         notify_stopping("stopping on " + std::string(strsignal(signal_number)) +
                         ": finishing in-flight requests");
         return;
+    }
+}
+
+// --shutdown-delay: go on serving for a while, with --health-url answering 503 and each
+// response closing its connection, so that a load balancer takes us out of its pool before we
+// stop accepting. A second SIGTERM or SIGINT cuts the wait short.
+void Server::delay_shutdown() {
+    context_.shutting_down.store(true);
+    const double delay = context_.config.shutdown_delay;
+    if (delay <= 0) return;
+    char seconds[32];
+    (void)std::snprintf(seconds, sizeof seconds, "%g", delay);
+    context_.logger.info(std::string("going on serving for ") + seconds +
+                         " s (--shutdown-delay) while the load balancer takes us out");
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    const double until = monotonic_seconds() + delay;
+    while (monotonic_seconds() < until) {
+        const double left = until - monotonic_seconds();
+        const auto whole = static_cast<time_t>(left);
+        const timespec wait{whole, static_cast<long>((left - static_cast<double>(whole)) * 1e9)};
+        if (sigtimedwait(&set, nullptr, &wait) >= 0) {
+            context_.logger.info("second signal: stopping now");
+            return;
+        }
     }
 }
 

@@ -41,6 +41,7 @@ class Server {
     void wait_for_signals();
     void reload();
     std::string reload_tls(const Config& loaded);
+    void delay_shutdown();
 
     ServerContext& context_;
     SiteInvariants invariants_;

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "http/forwarded.hpp"
 #include "server/version.hpp"
 
 namespace cgihost {
@@ -52,6 +53,10 @@ IntakeSettings make_intake_settings(const Config& config) {
     intake.spool_threshold = config.body_spool_threshold;
     intake.spool_dir = config.body_spool_dir;
     intake.keep_alive_timeout = config.keep_alive_timeout;
+    intake.proxy_protocol = config.proxy_protocol;
+    std::string error;  // validated by parse_config
+    intake.trusted_proxies =
+        parse_trusted_proxies(config.trusted_proxies, &error).value_or(std::vector<AddressRange>{});
     return intake;
 }
 

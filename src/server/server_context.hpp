@@ -2,6 +2,7 @@
 // reload), and the budgets, queues and caches that live as long as the process.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 
@@ -121,6 +122,11 @@ struct ServerContext {
     mutable LoginThrottle login_throttle{make_login_throttle_limits(config)};
     // The counters behind --status-url and --metrics-url; each worker writes its own part.
     mutable ServerMetrics metrics{};
+    // --proxy-protocol: connections closed for want of a PROXY header, reported now and then.
+    mutable ProxyRefusals proxy_refusals{};
+    // SIGTERM arrived: --health-url answers 503 and responses close their connections while
+    // --shutdown-delay lets the balancer notice, before the workers stop accepting.
+    mutable std::atomic<bool> shutting_down{false};
 };
 
 }  // namespace cgihost

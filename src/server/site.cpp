@@ -91,6 +91,8 @@ std::vector<std::string> keep_restart_only_options(const Config& running, Config
     keep(&Config::access_log_format, "--access-log-format");
     keep(&Config::status_url, "--status-url");
     keep(&Config::metrics_url, "--metrics-url");
+    keep(&Config::health_url, "--health-url");
+    keep(&Config::shutdown_delay, "--shutdown-delay");
     keep(&Config::max_connections, "--max-connections");
     keep(&Config::max_body_memory, "--max-body-memory");
     keep(&Config::max_header_size, "--max-header-size");

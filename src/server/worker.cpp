@@ -257,12 +257,14 @@ bufferevent* Worker::make_connection(event_base* base,
     std::shared_ptr<const Site> site = context_.sites.current();
     // A copy, so that a connection kept open holds its settings and not the whole Site.
     RequestIntake::Services services{std::make_shared<const IntakeSettings>(site->intake),
-                                     context_.body_budget, context_.logger,
+                                     context_.body_budget,
+                                     context_.logger,
                                      [this](const Request& request, int code, uint64_t bytes) {
                                          log_access(request, code, bytes);
                                      },
                                      check_before_body(),
-                                     metrics_ != nullptr ? &metrics_->bytes_received() : nullptr};
+                                     metrics_ != nullptr ? &metrics_->bytes_received() : nullptr,
+                                     &context_.proxy_refusals};
     // evhttp sets the descriptor and its callbacks on what we return.
     bufferevent* bev =
         RequestIntake::create(base, std::move(transport), std::move(services), &intake);
@@ -390,7 +392,8 @@ void Worker::respond(evhttp_request* req, const Request& request, Response&& res
 }
 
 uint64_t Worker::send_unlogged(evhttp_request* req, const Request& request, Response&& response) {
-    if (draining_) response.close_connection = true;
+    // Stopping: the client (a balancer, typically) opens its next connection elsewhere.
+    if (draining_ || context_.shutting_down.load()) response.close_connection = true;
     evhttp_connection* connection = evhttp_request_get_connection(req);
     std::unique_ptr<FileStream> stream;
     const uint64_t bytes = send_response(req, request, std::move(response), &stream);
@@ -444,8 +447,12 @@ void Worker::handle(evhttp_request* req) {
     auto it = connections_.find(evhttp_request_get_connection(req));
     if (it != connections_.end() && it->second.intake != nullptr) {
         body = it->second.intake->take_body();
-        request.https = it->second.intake->is_tls();
+        it->second.intake->identify_client(request);
         request.tls = it->second.intake->tls_facts();
+    }
+    if (is_health_check(request)) {
+        answer_health_check(req, request);
+        return;
     }
     if (request.https && site->config.hsts > 0) {
         // Set now, so every reply to this request carries it: static, CGI, errors.
@@ -467,6 +474,24 @@ void Worker::handle(evhttp_request* req) {
         return;
     }
     dispatch(req, std::move(request), 0, std::move(body));
+}
+
+bool Worker::is_health_check(const Request& request) const {
+    const std::string& url = context_.config.health_url;
+    return !url.empty() && request.path == url && (request.method == "GET" || request.is_head());
+}
+
+// --health-url: for the load balancer, answered before the access rules and unlogged (it asks
+// every few seconds). 503 from the moment SIGTERM arrives, so it stops sending us requests.
+void Worker::answer_health_check(evhttp_request* req, const Request& request) {
+    const bool stopping = draining_ || context_.shutting_down.load();
+    Response response;
+    response.status = stopping ? status::service_unavailable : status::ok;
+    response.body = stopping ? "shutting down\n" : "ok\n";
+    response.add_header("Content-Type", "text/plain; charset=utf-8");
+    response.add_header("Cache-Control", "no-store");
+    response.close_connection = stopping;
+    send_response(req, request, std::move(response));
 }
 
 void Worker::redirect_locally(evhttp_request* req, Request request, int hops) {
@@ -513,7 +538,8 @@ bool Worker::serve_status(evhttp_request* req, const Request& request) {
 bool Worker::refuse_nph_over_tls(evhttp_request* req, const Request& request,
                                  const Target& target) {
     const std::string_view file = target.file_path;
-    if (!request.https || !file.substr(file.rfind('/') + 1).starts_with("nph-")) return false;
+    if (!request.tls_connection || !file.substr(file.rfind('/') + 1).starts_with("nph-"))
+        return false;
     context_.logger.error("cgi " + target.script_name +
                           ": nph- scripts cannot run over HTTPS (they write to the socket "
                           "themselves); 500");

@@ -102,6 +102,8 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     void update_listening();
     bool at_capacity() const { return connections_.size() + unadopted_.size() >= connection_cap_; }
     void handle(evhttp_request* req);
+    bool is_health_check(const Request& request) const;
+    void answer_health_check(evhttp_request* req, const Request& request);
     void track_request(evhttp_request* req);
     // Every request, local redirects included, passes the access gate first.
     void dispatch(evhttp_request* req, Request request, int redirect_hops, ReceivedBody body);

@@ -341,6 +341,40 @@ TEST_F(ParseConfig, RefusesHttpsOptionsThatCannotWorkTogether) {
     }
 }
 
+TEST_F(ParseConfig, ReadsTheLoadBalancerOptions) {
+    Config defaults = expect_config(parse({"--docroot", docroot_}));
+    EXPECT_TRUE(defaults.trusted_proxies.empty());
+    EXPECT_FALSE(defaults.proxy_protocol);
+    EXPECT_EQ(defaults.health_url, "");
+    EXPECT_EQ(defaults.shutdown_delay, 0);
+    Config c = expect_config(
+        parse({"--docroot", docroot_, "--trusted-proxies", "10.0.0.0/8,::1", "127.0.0.1",
+               "--proxy-protocol", "true", "--health-url", "/healthz", "--shutdown-delay", "2.5"}));
+    EXPECT_EQ(c.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8,::1", "127.0.0.1"}));
+    EXPECT_TRUE(c.proxy_protocol);
+    EXPECT_EQ(c.health_url, "/healthz");
+    EXPECT_EQ(c.shutdown_delay, 2.5);
+}
+
+TEST_F(ParseConfig, RefusesLoadBalancerOptionsThatCannotWork) {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--trusted-proxies", "10.0.0.0/33"}, "--trusted-proxies"},
+        {{"--trusted-proxies", "proxy.example"}, "--trusted-proxies"},
+        {{"--health-url", "healthz"}, "--health-url"},
+        {{"--health-url", "/health?x"}, "--health-url"},
+        {{"--shutdown-delay", "-1"}, "--shutdown-delay"},
+        {{"--proxy-protocol", "maybe"}, "--proxy-protocol"},
+        {{"--proxy-protocol", "true", "--listen-tls", "127.0.0.1:0", "--tls-cert", "/c",
+          "--tls-key", "/k"},
+         "--proxy-protocol"},
+    };
+    for (const auto& [flags, named] : cases) {
+        std::vector<std::string> args{"--docroot", docroot_};
+        args.insert(args.end(), flags.begin(), flags.end());
+        expect_error_naming(parse(args), named);
+    }
+}
+
 TEST_F(ParseConfig, ReadsTheServerNamesLowerCasedAndFollowsCgiSymlinksByDefault) {
     Config defaults = expect_config(parse({"--docroot", docroot_}));
     EXPECT_TRUE(defaults.cgi_follow_symlinks);
@@ -407,6 +441,10 @@ TEST_F(ParseConfig, HelpListsEveryOptionWithItsDefaultAndExitsZero) {
         {"--auth-failure-window", "=600"},
         {"--auth-max-delay", "=4"},
         {"--auth-verify-queue", "=128"},
+        {"--trusted-proxies", ""},
+        {"--proxy-protocol", "=0"},
+        {"--health-url", ""},
+        {"--shutdown-delay", "=0"},
         {"--config", ""},
         {"--version", ""},
         {"--help", ""},
