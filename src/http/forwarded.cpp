@@ -204,14 +204,12 @@ std::optional<Hop> parse_forwarded_element(std::string_view text) {
     return hop;
 }
 
-// The values of every field called `name`, in arrival order; `total` gets their length.
-std::vector<std::string_view> field_values(const HeaderList& headers, std::string_view name,
-                                           size_t& total) {
+// The values of every field called `name`, in arrival order.
+std::vector<std::string_view> field_values(const HeaderList& headers, std::string_view name) {
     std::vector<std::string_view> values;
     for (const auto& [field, value] : headers) {
         if (!equals_ignore_case(field, name)) continue;
         values.emplace_back(value);
-        total += value.size();
     }
     return values;
 }
@@ -250,6 +248,10 @@ ForwardedClient walk_hops(const std::vector<std::string_view>& fields, bool forw
             if (!element) return failure("an unterminated quoted-string");
             if (element->empty()) continue;
             if (++hops > kMaxForwardedHops) return failure("too many hops");
+            if (element->size() > kMaxForwardedElementBytes) {
+                return failure("an entry longer than " + std::to_string(kMaxForwardedElementBytes) +
+                               " bytes");
+            }
             std::optional<Hop> hop = parse_hop(*element, forwarded);
             if (!hop)
                 return failure("a malformed entry '" + std::string(element->substr(0, 64)) + "'");
@@ -265,8 +267,7 @@ ForwardedClient walk_hops(const std::vector<std::string_view>& fields, bool forw
 
 // X-Forwarded-Proto: one field holding "http" or "https".
 std::optional<bool> find_forwarded_proto(const HeaderList& headers, std::string* problem) {
-    size_t total = 0;
-    std::vector<std::string_view> values = field_values(headers, "X-Forwarded-Proto", total);
+    std::vector<std::string_view> values = field_values(headers, "X-Forwarded-Proto");
     if (values.empty()) return std::nullopt;
     std::optional<bool> https;
     if (values.size() == 1) https = parse_scheme(trim_ows(values.front()));
@@ -280,19 +281,12 @@ ForwardedClient find_forwarded_client(const HeaderList& headers, std::string_vie
                                       const std::vector<AddressRange>& trusted) {
     auto peer_address = parse_ip_address(peer);
     if (trusted.empty() || !peer_address || !is_trusted(trusted, *peer_address)) return {};
-    size_t total = 0;
-    std::vector<std::string_view> fields = field_values(headers, "Forwarded", total);
+    std::vector<std::string_view> fields = field_values(headers, "Forwarded");
     const bool forwarded = !fields.empty();
     const char* name = forwarded ? "Forwarded" : "X-Forwarded-For";
-    if (!forwarded) fields = field_values(headers, name, total);
-    ForwardedClient client;
-    if (total > kMaxForwardedFieldBytes) {
-        client.problem = std::string(name) + " is longer than " +
-                         std::to_string(kMaxForwardedFieldBytes) + " bytes";
-    } else {
-        client = walk_hops(fields, forwarded, trusted);
-        if (!client.problem.empty()) client.problem = std::string(name) + ": " + client.problem;
-    }
+    if (!forwarded) fields = field_values(headers, name);
+    ForwardedClient client = walk_hops(fields, forwarded, trusted);
+    if (!client.problem.empty()) client.problem = std::string(name) + ": " + client.problem;
     if (!forwarded) {
         std::string problem;
         client.https = find_forwarded_proto(headers, &problem);

@@ -20,9 +20,11 @@
 
 namespace cgihost {
 
-// Limits on the headers we are willing to walk; beyond them the header counts as malformed.
+// Limits on what the walk reads; beyond them the header counts as malformed. Only the hops
+// walked count: what the client wrote further left (however long; max-header-size bounds it)
+// is never read, so it cannot make the trusted proxy's own entry unreadable.
 constexpr size_t kMaxForwardedHops = 32;
-constexpr size_t kMaxForwardedFieldBytes = 8192;
+constexpr size_t kMaxForwardedElementBytes = 1024;
 
 // Who the client is, as the trusted proxies tell it. Empty optionals: keep what the
 // connection says.

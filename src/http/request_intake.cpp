@@ -506,7 +506,9 @@ void RequestIntake::drop_late_client() {
     }
     const bool head = deadline_.phase() == RequestDeadline::Phase::head;
     const bool handshake = transport_->is_tls() && !transport_->tls_facts();
-    const Request request = describe_request();
+    Request request = describe_request();
+    request.headers = framer_.head().fields;  // for identify_client: as far as they came
+    identify_client(request);
     services_.logger.info("closing the connection from " + request.remote_addr + ":" +
                           std::to_string(request.remote_port) +
                           (handshake ? ": TLS handshake not completed in time (408)"

@@ -89,6 +89,7 @@ sigset_t server_signals() {
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     return set;
 }
 
@@ -199,6 +200,13 @@ std::string Server::open_listeners(std::vector<Listener>& listeners) {
         names += (names.empty() ? "" : ", ") + std::string(listener.tls ? "https " : "http ") +
                  format_listen_address(listener.address);
     }
+    // Redirecting to HTTPS with no TLS listener would send every client to port 0.
+    if (context_.https_port == 0 && context_.config.redirect_to_https) {
+        return "socket activation: --redirect-to-https is on but systemd passed no socket named "
+               "'" +
+               std::string(kTlsSocketName) +
+               "' (enable cgihost-https.socket, or turn --redirect-to-https off)";
+    }
     context_.logger.info("socket activation: serving on the " + std::to_string(listeners.size()) +
                          " sockets systemd passed (" + names +
                          "); --listen and --listen-tls are not bound");
@@ -301,6 +309,12 @@ void Server::wait_for_signals() {
             context_.logger.info("log files reopened on SIGHUP");
             reload();
             notify_ready(ready_status_);
+            continue;
+        }
+        // For logrotate: the logs alone, never a half-edited configuration.
+        if (signal_number == SIGUSR1) {
+            context_.logger.reopen();
+            context_.logger.info("log files reopened on SIGUSR1");
             continue;
         }
         context_.logger.info(std::string("received ") + strsignal(signal_number) +

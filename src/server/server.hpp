@@ -51,7 +51,7 @@ class Server {
     std::string ready_status_;  // STATUS= sent with READY=1: what we serve on
 };
 
-// Blocks the signals the server waits for (SIGTERM, SIGINT, SIGHUP) and ignores SIGPIPE.
+// Blocks the signals the server waits for (SIGTERM, SIGINT, SIGHUP, SIGUSR1) and ignores SIGPIPE.
 // Must run before any thread is created so every thread inherits the mask.
 void prepare_process_signals();
 

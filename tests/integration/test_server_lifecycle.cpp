@@ -495,6 +495,28 @@ TEST_F(ServerLifecycle, ReopensTheAccessLogOnSighup) {
     EXPECT_EQ(server.stop(SIGTERM), 0);
 }
 
+// logrotate's signal: the logs are reopened and nothing else is read again.
+TEST_F(ServerLifecycle, ReopensTheLogsOnSigusr1WithoutReloading) {
+    TestServer server(args());
+    auto log = server.log_dir() / "access.log";
+    auto rotated = server.log_dir() / "access.log.1";
+    ASSERT_TRUE(http_get(server.port(), "/index.html?before-rotation"));
+    ASSERT_EQ(wait_for_lines(log, 1).size(), 1u);
+    std::filesystem::rename(log, rotated);
+
+    ASSERT_EQ(::kill(server.pid(), SIGUSR1), 0);
+    ASSERT_TRUE(wait_for_file(log)) << "no new access log after SIGUSR1";
+    ASSERT_TRUE(http_get(server.port(), "/index.html?after-rotation"));
+    auto lines = wait_for_lines(log, 1);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("after-rotation"), std::string::npos) << lines[0];
+    EXPECT_TRUE(is_running(server.pid())) << "SIGUSR1 must not stop the server";
+    const std::string errors = server.error_log();
+    EXPECT_NE(errors.find("log files reopened on SIGUSR1"), std::string::npos) << errors;
+    EXPECT_EQ(errors.find("reload"), std::string::npos) << errors;
+    EXPECT_EQ(server.stop(SIGTERM), 0);
+}
+
 TEST_F(ServerLifecycle, WritesOneCombinedLogLinePerRequest) {
     TestServer server(args());
     HttpConnection connection(server.port());

@@ -281,6 +281,25 @@ TEST_F(SystemdTest, RefusesAnHttpsSocketWithoutCertificate) {
         << result.output;
 }
 
+// The config asks for HTTPS redirects, but only the plain socket came: every client would be
+// sent to port 0. cgihost says so and stops instead.
+TEST_F(SystemdTest, RefusesRedirectToHttpsWithoutAnHttpsSocket) {
+    TempDir certificates;
+    TestCertificateAuthority ca(certificates.path());
+    ASSERT_TRUE(ca.ok());
+    ServerCertificate certificate = ca.issue("cgihost-activated");
+    auto args = site_args();
+    args.insert(args.end(), {"--listen-tls", "127.0.0.1:0", "--tls-cert", certificate.cert,
+                             "--tls-key", certificate.key, "--redirect-to-https", "true"});
+    UniqueFd tcp = loopback_socket(SOCK_STREAM, true);
+    auto result = start_with_passed_fd(tcp.get(), "http", args);
+    EXPECT_EQ(result.status, 2) << result.output;
+    EXPECT_NE(result.output.find("--redirect-to-https is on but systemd passed no socket named "
+                                 "'https'"),
+              std::string::npos)
+        << result.output;
+}
+
 TEST_F(SystemdTest, PassedSocketsForAnotherProcessAreIgnored) {
     // LISTEN_PID names another process (ours): cgihost binds --listen as usual.
     ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);

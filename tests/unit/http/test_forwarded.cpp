@@ -124,8 +124,18 @@ TEST(ForwardedClient, BoundsTheWalk) {
         hops += (i > 0 ? ", " : "") + std::string("10.0.0.9");
     EXPECT_FALSE(client_of({{"X-Forwarded-For", hops}}).address);
     EXPECT_FALSE(
-        client_of({{"X-Forwarded-For", std::string(kMaxForwardedFieldBytes, ' ') + "192.0.2.1"}})
+        client_of({{"X-Forwarded-For", std::string(kMaxForwardedElementBytes, '1') + ", 10.0.0.9"}})
             .address);
+}
+
+// What the client wrote itself, however long, cannot hide it behind the proxy: the proxy's
+// own entry on the right is read, and the junk left of it never is.
+TEST(ForwardedClient, LongClientJunkLeftOfTheProxysEntryIsNeverRead) {
+    const std::string junk(12 * 1024, 'x');
+    EXPECT_EQ(address_of({{"X-Forwarded-For", junk + ", 192.0.2.1"}}), "192.0.2.1");
+    EXPECT_EQ(address_of({{"X-Forwarded-For", junk}, {"X-Forwarded-For", "192.0.2.1"}}),
+              "192.0.2.1");
+    EXPECT_EQ(address_of({{"Forwarded", "for=\"" + junk + "\", for=192.0.2.1"}}), "192.0.2.1");
 }
 
 TEST(ForwardedClient, UnescapesQuotedPairs) {
