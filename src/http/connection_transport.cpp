@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string>
 
 namespace cgihost {
 namespace {
@@ -15,6 +16,143 @@ namespace {
 constexpr size_t kTlsRecordBytes = 16384;
 // What one flush writes through TLS before it lets the loop serve other connections.
 constexpr size_t kTlsBytesPerFlush = size_t{256} * 1024;
+
+// --proxy-protocol over TLS: the PROXY header, read off the socket ahead of OpenSSL by a
+// filter BIO pushed in front of the socket BIO on the read side (writes go straight to the
+// socket BIO, as before). Until the header is whole the filter answers OpenSSL's reads with
+// "retry", so the handshake waits for the socket like any short read; then it hands on the
+// bytes it read past the header, and after them is a pass-through for the connection's life.
+// Those bytes never wait for the socket: OpenSSL hears "retry" only from the socket, which
+// the filter reads only once they are all taken.
+// It reads no more than a header can take (kMaxProxyHeaderBytes): an invalid or overlong one
+// is refused by the parser before that. A refused connection reads nothing more and OpenSSL,
+// only ever told "retry", sends nothing (no alert) before the intake closes it.
+// The BIO and the transport share the reader: whichever goes first, the other stays safe.
+class ProxyHeaderReader {
+  public:
+    explicit ProxyHeaderReader(ConnectionTransport::ProxyHeaderDone done)
+        : done_(std::move(done)) {}
+    // The transport is going: nobody is to be told any more.
+    void forget_listener() { done_ = nullptr; }
+
+    // Puts a filter BIO reading through `reader` in front of `ssl`'s read BIO.
+    static bool push(SSL* ssl, const std::shared_ptr<ProxyHeaderReader>& reader) {
+        BIO* socket = SSL_get_rbio(ssl);
+        BIO* filter = BIO_new(method());
+        if (socket == nullptr || filter == nullptr) {
+            BIO_free(filter);
+            return false;
+        }
+        BIO_set_data(filter, new std::shared_ptr<ProxyHeaderReader>(reader));
+        BIO_set_init(filter, 1);
+        // SSL_set0_rbio frees the old read BIO's reference; the socket BIO stays the write
+        // BIO too (libevent's BIO_new_socket, SSL_set_bio with rbio == wbio), and now the
+        // filter's next as well, each holding a reference.
+        BIO_up_ref(socket);
+        SSL_set0_rbio(ssl, BIO_push(filter, socket));
+        return true;
+    }
+
+  private:
+    enum class Phase { header, passing, refused };
+
+    static ProxyHeaderReader& of(BIO* bio) {
+        return **static_cast<std::shared_ptr<ProxyHeaderReader>*>(BIO_get_data(bio));
+    }
+
+    static BIO_METHOD* method() {
+        static BIO_METHOD* const kMethod = [] {
+            BIO_METHOD* made =
+                BIO_meth_new(BIO_get_new_index() | BIO_TYPE_FILTER, "PROXY protocol header");
+            if (made == nullptr) return made;
+            BIO_meth_set_read(made, &ProxyHeaderReader::on_read);  // no write: read side only
+            BIO_meth_set_ctrl(made, &ProxyHeaderReader::on_ctrl);
+            BIO_meth_set_destroy(made, [](BIO* bio) {
+                delete static_cast<std::shared_ptr<ProxyHeaderReader>*>(BIO_get_data(bio));
+                BIO_set_data(bio, nullptr);
+                return 1;
+            });
+            return made;
+        }();
+        return kMethod;
+    }
+
+    static int on_read(BIO* bio, char* into, int size) {
+        ProxyHeaderReader& reader = of(bio);
+        BIO_clear_retry_flags(bio);
+        if (reader.phase_ == Phase::header) {
+            const int n = reader.read_header(BIO_next(bio));
+            if (reader.phase_ == Phase::header) {
+                BIO_copy_next_retry(bio);  // the socket's "retry", or its end
+                return n;
+            }
+        }
+        if (reader.phase_ == Phase::refused) {
+            BIO_set_retry_read(bio);
+            return -1;
+        }
+        if (!reader.after_header_.empty() && size > 0) {
+            const size_t n = std::min(reader.after_header_.size(), static_cast<size_t>(size));
+            reader.after_header_.copy(into, n);
+            reader.after_header_.erase(0, n);
+            return static_cast<int>(n);
+        }
+        const int n = BIO_read(BIO_next(bio), into, size);
+        BIO_copy_next_retry(bio);
+        return n;
+    }
+
+    // Reads what the socket has until the header is whole or cannot be: then 0, and the
+    // phase moves on; before that, the socket's own result (retry, end, error).
+    int read_header(BIO* socket) {
+        char chunk[kMaxProxyHeaderBytes];
+        while (received_.size() < kMaxProxyHeaderBytes) {
+            const int n =
+                BIO_read(socket, chunk, static_cast<int>(sizeof chunk - received_.size()));
+            if (n <= 0) return n;
+            received_.append(chunk, static_cast<size_t>(n));
+            ProxyHeader header = parse_proxy_header(received_);
+            if (header.status == ProxyHeader::Status::need_more) continue;
+            if (header.status == ProxyHeader::Status::complete) {
+                after_header_ = received_.substr(header.length);
+                phase_ = Phase::passing;
+            } else {
+                phase_ = Phase::refused;
+            }
+            received_.clear();
+            if (done_) done_(header);
+            return 0;
+        }
+        // The parser refuses what cannot fit before this; should it not, so do we.
+        ProxyHeader overlong;
+        overlong.status = ProxyHeader::Status::invalid;
+        overlong.problem = "an overlong PROXY header";
+        phase_ = Phase::refused;
+        if (done_) done_(overlong);
+        return 0;
+    }
+
+    static long on_ctrl(BIO* bio, int command, long number, void* pointer) {
+        BIO* next = BIO_next(bio);
+        const ProxyHeaderReader& reader = of(bio);
+        switch (command) {
+            case BIO_CTRL_PENDING:
+                return static_cast<long>(reader.after_header_.size()) +
+                       (next != nullptr ? BIO_ctrl(next, command, number, pointer) : 0);
+            case BIO_CTRL_EOF:
+                if (!reader.after_header_.empty()) return 0;
+                break;
+            default:
+                break;
+        }
+        return next != nullptr ? BIO_ctrl(next, command, number, pointer) : 0;
+    }
+
+    ConnectionTransport::ProxyHeaderDone done_;
+    Phase phase_ = Phase::header;
+    std::string received_;      // the header so far
+    std::string after_header_;  // read past the header: the TLS bytes OpenSSL gets first
+};
 
 class PlainTransport final : public ConnectionTransport {
   public:
@@ -83,6 +221,29 @@ class TlsTransport final : public ConnectionTransport {
   public:
     TlsTransport(bufferevent* socket, SSL* ssl, std::shared_ptr<const TlsContext> context)
         : ConnectionTransport(socket), ssl_(ssl), context_(std::move(context)) {}
+    ~TlsTransport() override {
+        if (proxy_header_) proxy_header_->forget_listener();
+    }
+
+    // Nothing may be read before the filter is in place, and the filter needs the socket BIO,
+    // which libevent makes only when the descriptor is set (BEV_CTRL_SET_FD: BIO_new_socket,
+    // SSL_set_bio). So reading and writing are disabled until start(): setting the descriptor
+    // enables only what is enabled (set_handshake_callbacks), and the filter bufferevent above
+    // only suspends and resumes reading, which needs it enabled too.
+    void take_proxy_header(ProxyHeaderDone done) override {
+        proxy_header_ = std::make_shared<ProxyHeaderReader>(std::move(done));
+        held_events_ = bufferevent_get_enabled(socket_);
+        bufferevent_disable(socket_, EV_READ | EV_WRITE);
+    }
+
+    // The handshake begins from the loop once the socket is readable or writable: enabling
+    // only adds the events (be_openssl_enable without an underlying bufferevent).
+    bool start() override {
+        if (!proxy_header_) return true;
+        if (!ProxyHeaderReader::push(ssl_, proxy_header_)) return false;
+        bufferevent_enable(socket_, held_events_);
+        return true;
+    }
 
     // bufferevent_openssl reads until the socket is empty or its high-water mark, and may stop
     // there inside a record; those decrypted bytes would wait for the next socket event.
@@ -187,6 +348,8 @@ class TlsTransport final : public ConnectionTransport {
     SSL* ssl_;  // owned by the bufferevent
     std::shared_ptr<const TlsContext> context_;
     size_t retry_length_ = 0;  // the length of an SSL_write to repeat; 0 = none pending
+    std::shared_ptr<ProxyHeaderReader> proxy_header_;  // with --proxy-protocol
+    short held_events_ = 0;                            // what start() enables again
 };
 
 }  // namespace

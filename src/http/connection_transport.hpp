@@ -7,16 +7,20 @@
 // - TLS: SSL_read of what OpenSSL already decrypted, and SSL_write of whole records straight
 //   to the socket, so bytes count as written only once the kernel has them, as in the clear.
 //   Nothing is ever written in the clear into a TLS connection (a late client is just closed).
+// With --proxy-protocol the PROXY header comes in the clear before the first byte of TLS, so
+// over TLS the transport itself takes it off the socket, ahead of OpenSSL (take_proxy_header).
 #pragma once
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
 
+#include "http/proxy_protocol.hpp"
 #include "security/tls_context.hpp"
 
 namespace cgihost {
@@ -24,6 +28,7 @@ namespace cgihost {
 class ConnectionTransport {
   public:
     enum class Write { idle, progress, blocked, failed };
+    using ProxyHeaderDone = std::function<void(const ProxyHeader&)>;
 
     virtual ~ConnectionTransport() = default;
 
@@ -45,6 +50,16 @@ class ConnectionTransport {
     virtual void say_goodbye() = 0;
     // The negotiated TLS facts; nullopt in the clear (or before the handshake is done).
     virtual std::optional<TlsSessionFacts> tls_facts() const = 0;
+
+    // --proxy-protocol, where the header never reaches the bytes the intake reads: over TLS it
+    // comes before the handshake. The transport then reads it off the socket itself and calls
+    // `done` once it is complete or invalid (then nothing more is read; the caller closes the
+    // connection). Call before the descriptor is set; nothing is read from the socket until
+    // start(). In the clear this does nothing: the header comes with the rest of the input.
+    virtual void take_proxy_header(ProxyHeaderDone /*done*/) {}
+    // The descriptor is set (evhttp made its connection): reading may begin. false when it
+    // cannot (out of memory): close the connection.
+    virtual bool start() { return true; }
 
   protected:
     explicit ConnectionTransport(bufferevent* socket) : socket_(socket) {}

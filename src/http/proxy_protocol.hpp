@@ -17,6 +17,8 @@ namespace cgihost {
 // holds what HAProxy, AWS and GCP balancers send, and refuse longer headers.
 constexpr size_t kMaxProxyV1Bytes = 107;
 constexpr size_t kMaxProxyV2Payload = 4096;
+// The longest header we accept: the parser says invalid before more than this is needed.
+constexpr size_t kMaxProxyHeaderBytes = 16 + kMaxProxyV2Payload;
 
 struct ProxyEndpoint {
     std::string address;  // canonical text, IPv6 without brackets

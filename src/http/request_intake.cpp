@@ -24,8 +24,6 @@ constexpr size_t kInputHighWater = size_t{64} * 1024;
 constexpr double kLingerSeconds = 30;
 constexpr uint64_t kMaxLingerBytes = uint64_t{1} << 30;
 constexpr int kMaxReadsPerWake = 64;  // 256 KiB of body per wake-up at most
-// A PROXY header is at most this long (proxy_protocol.hpp); it is read whole from the buffer.
-constexpr size_t kMaxProxyHeaderBytes = 16 + kMaxProxyV2Payload;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 // RFC 9110 §15.5.9: a server may send 408 before closing a connection it gave up waiting on.
 constexpr std::string_view kRequestTimeoutReply =
@@ -93,6 +91,12 @@ bufferevent* RequestIntake::create(event_base* base, std::unique_ptr<ConnectionT
     }
     bufferevent_setwatermark(socket, EV_READ, 0, kInputHighWater);
     owner->filter_ = filter;
+    // Over TLS the PROXY header comes before the handshake, where only the transport sees it.
+    if (owner->awaiting_proxy_header_) {
+        RequestIntake* self = owner.get();
+        self->transport_->take_proxy_header(
+            [self](const ProxyHeader& header) { self->settle_proxy_header(header); });
+    }
     evbuffer_add_cb(bufferevent_get_output(filter), &RequestIntake::on_output_added, owner.get());
     *intake = owner.release();  // the filter's free_context deletes it
     return filter;
@@ -100,6 +104,10 @@ bufferevent* RequestIntake::create(event_base* base, std::unique_ptr<ConnectionT
 
 void RequestIntake::attach(evhttp_connection* connection) {
     connection_ = connection;
+    if (!transport_->start()) {
+        services_.logger.error("cannot start reading a connection: out of memory");
+        event_active(close_event_.get(), EV_TIMEOUT, 0);
+    }
     flush_event_.reset(event_new(base_, socket_fd(), EV_WRITE, &RequestIntake::on_flush, this));
     // Like Apache's mod_reqtimeout, a new connection's head is due from its opening, so a
     // client that connects and sends nothing holds a descriptor no longer than that.
@@ -147,6 +155,7 @@ void RequestIntake::on_resume(evutil_socket_t, short, void* self) {
 bufferevent_filter_result RequestIntake::filter_input(evbuffer* src, evbuffer* dst, ev_ssize_t,
                                                       bufferevent_flush_mode, void* self) {
     auto& intake = *static_cast<RequestIntake*>(self);
+    // Over TLS the transport settles the header before the handshake, so before any input.
     if (intake.awaiting_proxy_header_ && intake.mode_ == Mode::receiving) {
         if (auto result = intake.read_proxy_header(src)) return *result;
     }
@@ -168,20 +177,25 @@ std::optional<bufferevent_filter_result> RequestIntake::read_proxy_header(evbuff
     const unsigned char* bytes = evbuffer_pullup(src, static_cast<ev_ssize_t>(available));
     const ProxyHeader header =
         parse_proxy_header({reinterpret_cast<const char*>(bytes), bytes ? available : 0});
-    switch (header.status) {
-        case ProxyHeader::Status::need_more:
-            return BEV_NEED_MORE;
-        case ProxyHeader::Status::invalid:
-            refuse_proxy_client("sent " + header.problem);
-            evbuffer_drain(src, evbuffer_get_length(src));
-            return BEV_NEED_MORE;
-        case ProxyHeader::Status::complete:
-            break;
+    if (header.status == ProxyHeader::Status::need_more) return BEV_NEED_MORE;
+    settle_proxy_header(header);
+    if (header.status == ProxyHeader::Status::invalid) {
+        evbuffer_drain(src, evbuffer_get_length(src));
+        return BEV_NEED_MORE;
     }
     evbuffer_drain(src, header.length);
+    return std::nullopt;
+}
+
+// The header is whole, from the input or (over TLS) from the transport: it names the client,
+// or it is invalid and the connection is closed.
+void RequestIntake::settle_proxy_header(const ProxyHeader& header) {
+    if (header.status == ProxyHeader::Status::invalid) {
+        refuse_proxy_client("sent " + header.problem);
+        return;
+    }
     proxied_peer_ = header.source;
     awaiting_proxy_header_ = false;
-    return std::nullopt;
 }
 
 // Closed without a word: whatever it is, it is not our balancer speaking.

@@ -1,7 +1,8 @@
 // Everything a client sends passes through here before evhttp sees it. The intake sits
 // between the connection's socket and evhttp as a bufferevent filter (evhttp_set_bevcb):
 // - with --proxy-protocol, the PROXY header is read and taken off before the framer sees a
-//   byte; a connection without a valid one is closed (and counted in ProxyRefusals);
+//   byte (over TLS, by the transport before the handshake); a connection without a valid one
+//   is closed (and counted in ProxyRefusals);
 // - the RequestFramer checks every head and owns the body's framing, so evhttp is handed one
 //   approved head at a time, without Content-Length, Transfer-Encoding or Expect;
 // - the body is received here, in memory up to the spool threshold and in an unlinked
@@ -137,6 +138,7 @@ class RequestIntake {
     bool has_unread_input() const;
 
     std::optional<bufferevent_filter_result> read_proxy_header(evbuffer* src);
+    void settle_proxy_header(const ProxyHeader& header);
     bufferevent_filter_result receive(evbuffer* src, evbuffer* dst);
     bufferevent_filter_result discard(evbuffer* src);
     bufferevent_filter_result write_out(evbuffer* src);

@@ -269,10 +269,6 @@ void add_load_balancer_options(CLI::App& app, Config& c) {
 std::string validate_load_balancer(const Config& c) {
     std::string error;
     if (!parse_trusted_proxies(c.trusted_proxies, &error)) return "--trusted-proxies: " + error;
-    if (c.proxy_protocol && !c.listen_tls.empty()) {
-        return "--proxy-protocol: not supported with --listen-tls (the PROXY header would come "
-               "before the TLS handshake); terminate TLS at the balancer or run without it";
-    }
     if (!c.health_url.empty() &&
         (c.health_url.front() != '/' || c.health_url.find_first_of("?# ") != std::string::npos)) {
         return "--health-url: '" + c.health_url + "' is not a URL path starting with '/'";

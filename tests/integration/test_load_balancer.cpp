@@ -1,17 +1,22 @@
 // Behind a load balancer: --trusted-proxies (Forwarded / X-Forwarded-For / X-Forwarded-Proto),
-// --proxy-protocol (PROXY v1 and v2 before the first request), --health-url and
+// --proxy-protocol (PROXY v1 and v2 before the first request, or before the TLS handshake on
+// a TLS listener), --health-url and
 // --shutdown-delay, against the real server and the scriptable test CGI. The parsers have
 // their table tests in tests/unit/http/test_forwarded.cpp and test_proxy_protocol.cpp; the
 // HAProxy and nginx tests in front of several instances are tests/scale_out/.
 #include <arpa/inet.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 
 #include "cgi_fixture.hpp"
 #include "http_client.hpp"
+#include "test_certificates.hpp"
 #include "test_server.hpp"
 
 namespace cgihost::testing {
@@ -203,6 +208,95 @@ TEST_F(LoadBalancer, TheProxySourceIsThePeerForTrustedProxies) {
         ASSERT_TRUE(response);
         EXPECT_EQ(parse_lines(response->body)["REMOTE_ADDR"], expected) << source;
     }
+}
+
+// ---- --proxy-protocol on a TLS listener (HAProxy's TLS passthrough) ------------------------
+
+// The PROXY header comes in the clear, then the TLS handshake, then the requests.
+class ProxyProtocolOverTls : public LoadBalancer {
+  protected:
+    ProxyProtocolOverTls() : ca_(certificates_.path()) {
+        certificate_ = ca_.issue("cgihost-proxied");
+        // The server's user may read the key, should it drop privileges (as test_https does).
+        if (const group* www = ::getgrnam("www-data"); www != nullptr && ::geteuid() == 0) {
+            (void)::chown(certificate_.key.c_str(), 0, www->gr_gid);
+            (void)::chmod(certificate_.key.c_str(), 0640);
+        }
+    }
+
+    void SetUp() override {
+        ASSERT_TRUE(ca_.ok()) << "openssl could not make a test CA";
+        ASSERT_FALSE(certificate_.cert.empty()) << "openssl could not make a certificate";
+    }
+
+    void start_tls(std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{"--proxy-protocol", "true",          "--listen-tls",
+                                      "127.0.0.1:0",      "--tls-cert",    certificate_.cert,
+                                      "--tls-key",        certificate_.key};
+        args.insert(args.end(), extra.begin(), extra.end());
+        start(args);
+    }
+
+    uint16_t tls_port() const { return server_->tls_port(); }
+    TlsClientOptions client() const { return {ca_.ca_file()}; }
+
+    TempDir certificates_;
+    TestCertificateAuthority ca_;
+    ServerCertificate certificate_;
+};
+
+TEST_F(ProxyProtocolOverTls, AV1HeaderBeforeTheHandshakeNamesTheClient) {
+    start_tls();
+    HttpConnection connection(tls_port());
+    // In one segment with the ClientHello: the server reads past the header at once.
+    ASSERT_TRUE(connection.start_tls(client(), "PROXY TCP4 192.0.2.7 127.0.0.1 5555 443\r\n"))
+        << "no verified handshake";
+    auto env = env_from(connection);
+    EXPECT_EQ(env["REMOTE_ADDR"], "192.0.2.7");
+    EXPECT_EQ(env["REMOTE_PORT"], "5555");
+    EXPECT_EQ(env["HTTPS"], "on");
+    EXPECT_EQ(env["SERVER_PORT"], std::to_string(tls_port()));
+    // The next request on the connection has the same client.
+    EXPECT_EQ(env_from(connection)["REMOTE_ADDR"], "192.0.2.7");
+    EXPECT_NE(server_->access_log().find("192.0.2.7"), std::string::npos);
+}
+
+TEST_F(ProxyProtocolOverTls, AV2HeaderMayArriveInPiecesBeforeTheHandshake) {
+    start_tls();
+    HttpConnection connection(tls_port());
+    const std::string header = v2_tcp4("198.51.100.4", 40000);
+    connection.send_raw(header.substr(0, 7));
+    std::this_thread::sleep_for(50ms);  // separate segments, so the server sees a part first
+    connection.send_raw(header.substr(7, 9));
+    std::this_thread::sleep_for(50ms);
+    connection.send_raw(header.substr(16));
+    ASSERT_TRUE(connection.start_tls(client())) << "no verified handshake";
+    auto env = env_from(connection);
+    EXPECT_EQ(env["REMOTE_ADDR"], "198.51.100.4");
+    EXPECT_EQ(env["REMOTE_PORT"], "40000");
+}
+
+TEST_F(ProxyProtocolOverTls, ATlsConnectionWithoutAProxyHeaderIsClosedWithNothingSent) {
+    start_tls();
+    // The first bytes of a ClientHello (a TLS 1.0 record header, then client_hello).
+    HttpConnection raw(tls_port());
+    raw.send_raw("\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03"s);
+    EXPECT_EQ(raw.read_until_close(), "");  // not even a TLS alert
+    EXPECT_TRUE(raw.closed_by_peer());
+    // A real client's handshake fails likewise.
+    HttpConnection client_without_header(tls_port(), client());
+    EXPECT_FALSE(client_without_header.connected());
+    EXPECT_TRUE(error_log_contains("without a valid PROXY header"));
+    EXPECT_EQ(server_->access_log().find("GET"), std::string::npos);
+}
+
+TEST_F(ProxyProtocolOverTls, AClientThatSendsNoProxyHeaderIsClosedAtTheHeaderTimeout) {
+    start_tls({"--header-timeout", "1"});
+    HttpConnection connection(tls_port());
+    connection.send_raw("PROX");
+    EXPECT_EQ(connection.read_until_close(), "");
+    EXPECT_TRUE(connection.closed_by_peer());
+    EXPECT_TRUE(error_log_contains("sent no PROXY header within --header-timeout"));
 }
 
 // ---- --health-url and --shutdown-delay -----------------------------------------------------

@@ -64,6 +64,17 @@ HttpConnection::HttpConnection(uint16_t port, const TlsClientOptions& tls, const
     if (fd_ >= 0 && !handshake(tls)) close();
 }
 
+bool HttpConnection::start_tls(const TlsClientOptions& tls, const std::string& prefix) {
+    if (fd_ < 0 || ssl_ != nullptr) return false;
+    // MSG_MORE holds the bytes back (corked) until the handshake's first write joins them.
+    const bool sent =
+        prefix.empty() || ::send(fd_, prefix.data(), prefix.size(), MSG_NOSIGNAL | MSG_MORE) ==
+                              static_cast<ssize_t>(prefix.size());
+    if (sent && handshake(tls)) return true;
+    close();
+    return false;
+}
+
 // Non-blocking from here on, so that every wait is a poll with the hang guard.
 bool HttpConnection::handshake(const TlsClientOptions& tls) {
     tls_context_ = SSL_CTX_new(TLS_client_method());

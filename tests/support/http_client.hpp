@@ -60,6 +60,11 @@ class HttpConnection {
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;
 
+    // Begins TLS on a connection opened in the clear, after what send_raw sent and then
+    // `prefix` (a PROXY header), which goes out in one segment with the ClientHello: true once
+    // the handshake succeeded and the certificate was verified; closes the connection otherwise.
+    bool start_tls(const TlsClientOptions& tls, const std::string& prefix = "");
+
     bool connected() const { return fd_ >= 0; }
     int fd() const { return fd_; }
     void send_raw(const std::string& bytes);
