@@ -141,20 +141,12 @@ int TlsContext::on_status_request(SSL* ssl, void* self) {
     return SSL_TLSEXT_ERR_OK;
 }
 
-TlsContextStore::TlsContextStore(TlsFiles files, std::shared_ptr<const TlsContext> initial)
-    : files_(std::move(files)), current_(std::move(initial)) {}
+TlsContextStore::TlsContextStore(std::shared_ptr<const TlsContext> initial)
+    : current_(std::move(initial)) {}
 
 std::shared_ptr<const TlsContext> TlsContextStore::current() const {
     std::lock_guard lock(mutex_);
     return current_;
-}
-
-std::string TlsContextStore::reload() {
-    auto outcome = TlsContext::load(files_);
-    if (auto* error = std::get_if<std::string>(&outcome)) return *error;
-    std::lock_guard lock(mutex_);
-    current_ = std::move(std::get<std::shared_ptr<const TlsContext>>(outcome));
-    return {};
 }
 
 void TlsContextStore::replace(std::shared_ptr<const TlsContext> context) {

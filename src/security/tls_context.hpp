@@ -2,8 +2,8 @@
 // only, Mozilla's "intermediate" cipher list with the server's preference for TLS 1.2, ALPN
 // http/1.1, a server-side session cache for resumption, and an optional stapled OCSP response.
 // Every worker thread makes its connections' SSL objects from the current context; SIGHUP
-// builds a new one from the same files and swaps it in (TlsContextStore), so connections
-// already open keep the context they started with.
+// builds a new one from the files the reloaded configuration names and swaps it in
+// (TlsContextStore), so connections already open keep the context they started with.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -51,16 +51,13 @@ class TlsContext {
 // per accepted TLS connection, from any worker thread.
 class TlsContextStore {
   public:
-    TlsContextStore(TlsFiles files, std::shared_ptr<const TlsContext> initial);
+    explicit TlsContextStore(std::shared_ptr<const TlsContext> initial);
     std::shared_ptr<const TlsContext> current() const;
-    // Loads the files again; on success new connections use the new context and "" is
-    // returned, else the old one stays and the reason is returned.
-    std::string reload();
-    // Makes `context` (loaded from other files, say) the one new connections get.
+    // Makes `context` the one new connections get (the reload loads it, and swaps it in only
+    // once the whole configuration validated).
     void replace(std::shared_ptr<const TlsContext> context);
 
   private:
-    const TlsFiles files_;
     mutable std::mutex mutex_;
     std::shared_ptr<const TlsContext> current_;
 };

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <filesystem>
 
 #include "security/privileges.hpp"
 #include "server/config.hpp"
@@ -16,12 +15,6 @@
 #include "server/site.hpp"
 
 namespace {
-
-std::string real_directory(const std::string& path) {
-    std::error_code error;
-    auto resolved = std::filesystem::canonical(path, error);
-    return error ? std::string() : resolved.string();
-}
 
 // Started as root, the directories served must be reachable by the users we become, or every
 // request would fail later with a puzzling 403 or 502: say so now.
@@ -36,7 +29,7 @@ std::string check_paths_for(const cgihost::PrivilegePlan& plan, const cgihost::C
     // Request bodies beyond the spool threshold are written there by the server's user.
     std::vector<Need> needs{{"--docroot", config.docroot, plan.server},
                             {"--body-spool-dir", config.body_spool_dir, plan.server, W_OK | X_OK}};
-    if (!real_directory(config.cgi_dir).empty()) {
+    if (!cgihost::real_directory(config.cgi_dir).empty()) {
         needs.push_back({"--cgi-dir", config.cgi_dir, plan.server});
         needs.push_back({"--cgi-dir", config.cgi_dir, plan.scripts});
     }

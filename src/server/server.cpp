@@ -109,6 +109,11 @@ uint64_t raise_descriptor_limit(rlim_t& original) {
     return static_cast<uint64_t>(limit.rlim_cur);
 }
 
+// The certificate, key and staple a configuration names.
+TlsFiles tls_files(const Config& config) {
+    return {config.tls_cert, config.tls_key, config.tls_ocsp_staple};
+}
+
 // How often freed heap memory is handed back to the system (see wait_for_signals).
 constexpr time_t kMemoryTrimIntervalSeconds = 5;
 
@@ -225,11 +230,10 @@ std::string Server::load_tls(const std::vector<Listener>& listeners) {
                ") is a TLS listener: give --tls-cert and --tls-key (and --listen-tls, which "
                "they need and which socket activation does not bind)";
     }
-    TlsFiles files{config.tls_cert, config.tls_key, config.tls_ocsp_staple};
-    auto outcome = TlsContext::load(files);
+    auto outcome = TlsContext::load(tls_files(config));
     if (auto* error = std::get_if<std::string>(&outcome)) return *error;
     tls_ = std::make_unique<TlsContextStore>(
-        files, std::move(std::get<std::shared_ptr<const TlsContext>>(outcome)));
+        std::move(std::get<std::shared_ptr<const TlsContext>>(outcome)));
     context_.tls = tls_.get();
     return {};
 }
@@ -413,8 +417,7 @@ void Server::reload() {
 // them (open ones keep theirs). Returns why not, and then nothing changes.
 std::string Server::reload_tls(const Config& loaded) {
     if (!tls_) return {};
-    auto outcome =
-        TlsContext::load(TlsFiles{loaded.tls_cert, loaded.tls_key, loaded.tls_ocsp_staple});
+    auto outcome = TlsContext::load(tls_files(loaded));
     if (auto* error = std::get_if<std::string>(&outcome)) return *error;
     tls_->replace(std::move(std::get<std::shared_ptr<const TlsContext>>(outcome)));
     return {};

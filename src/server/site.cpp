@@ -5,13 +5,13 @@
 #include <filesystem>
 
 namespace cgihost {
-namespace {
-
 std::string real_directory(const std::string& path) {
     std::error_code error;
     auto resolved = std::filesystem::canonical(path, error);
     return error ? std::string() : resolved.string();
 }
+
+namespace {
 
 ResolverConfig make_resolver_config(const Config& config) {
     ResolverConfig resolver;

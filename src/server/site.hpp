@@ -27,6 +27,9 @@ struct SiteInvariants {
     rlimit open_files{};
 };
 
+// The canonical path of `path`, or "" when it cannot be resolved (missing, unreachable).
+std::string real_directory(const std::string& path);
+
 // Builds a Site from a validated config, reading the MIME types and password files. `warn`
 // gets a line per refused password entry and per file that falls back. Refuses a TLS key the
 // scripts' user could read. `running`, on a reload, is the Site in force (password files the

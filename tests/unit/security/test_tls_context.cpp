@@ -58,23 +58,27 @@ TEST_F(TlsContextTest, NamesTheFileThatIsWrong) {
               std::string::npos);
 }
 
-TEST_F(TlsContextTest, ReloadSwapsTheContextOnlyWhenTheFilesLoad) {
+// The reload loads the files first (a failure leaves the store alone: the server then refuses
+// the whole reload) and swaps the new context in whole.
+TEST_F(TlsContextTest, TheStoreSwapsInOnlyAContextThatLoaded) {
     const std::string cert = dir_.file("live.pem");
     const std::string key = dir_.file("live.key");
     std::filesystem::copy_file(first_.cert, cert);
     std::filesystem::copy_file(first_.key, key);
     auto initial = std::get<std::shared_ptr<const TlsContext>>(TlsContext::load({cert, key, ""}));
-    TlsContextStore store({cert, key, ""}, initial);
+    TlsContextStore store(initial);
     EXPECT_EQ(store.current(), initial);
 
     dir_.write_file("live.pem", "garbage");
-    EXPECT_FALSE(store.reload().empty());
+    EXPECT_TRUE(std::holds_alternative<std::string>(TlsContext::load({cert, key, ""})));
     EXPECT_EQ(store.current(), initial);  // the old one stays
 
     std::filesystem::copy_file(second_.cert, cert,
                                std::filesystem::copy_options::overwrite_existing);
     std::filesystem::copy_file(second_.key, key, std::filesystem::copy_options::overwrite_existing);
-    EXPECT_EQ(store.reload(), "");
+    auto second = TlsContext::load({cert, key, ""});
+    ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const TlsContext>>(second));
+    store.replace(std::get<std::shared_ptr<const TlsContext>>(second));
     EXPECT_NE(store.current(), initial);
 }
 
