@@ -42,25 +42,6 @@ inline std::vector<std::string> privilege_flags() {
     return {"--user", "www-data", "--cgi-user", "nobody"};
 }
 
-struct ShellResult {
-    int exit_status = -1;  // -1 when it did not exit normally
-    std::string output;    // stdout and stderr together
-};
-
-// Runs a /bin/sh command line (stderr joined to stdout) and waits for it.
-inline ShellResult run_shell(const std::string& command) {
-    ShellResult result;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-        result.output.append(buffer, n);
-    int status = ::pclose(pipe);
-    if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
-    return result;
-}
-
 // Single-quotes a word for /bin/sh.
 inline std::string shell_quote(const std::string& word) {
     std::string quoted = "'";

@@ -31,25 +31,6 @@ std::string env(const char* name) {
     return value;
 }
 
-struct CommandResult {
-    int status = -1;
-    std::string output;  // stdout and stderr together
-};
-
-// Runs `command` through /bin/sh and collects what it prints.
-CommandResult capture(const std::string& command) {
-    CommandResult result;
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buffer[4096];
-    size_t got = 0;
-    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-        result.output.append(buffer, got);
-    const int status = ::pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
 std::string shell_quoted(const std::string& text) {
     return "'" + text + "'";  // test paths hold no quote
 }
@@ -65,7 +46,7 @@ class InstallTree : public ::testing::Test {
     static void SetUpTestSuite() {
         dir_ = new TempDir();
         destdir_ = (dir_->path() / "root").string();
-        install_ = new CommandResult(capture(
+        install_ = new ShellResult(run_shell(
             shell_quoted(env("CGIHOST_MESON")) + " install --no-rebuild --quiet -C " +
             shell_quoted(env("CGIHOST_BUILD_ROOT")) + " --destdir " + shell_quoted(destdir_)));
     }
@@ -73,16 +54,16 @@ class InstallTree : public ::testing::Test {
         delete install_;
         delete dir_;
     }
-    void SetUp() override { ASSERT_EQ(install_->status, 0) << install_->output; }
+    void SetUp() override { ASSERT_EQ(install_->exit_status, 0) << install_->output; }
     static fs::path path(const char* variable) { return installed(destdir_, variable); }
 
     static TempDir* dir_;
     static std::string destdir_;
-    static CommandResult* install_;
+    static ShellResult* install_;
 };
 TempDir* InstallTree::dir_ = nullptr;
 std::string InstallTree::destdir_;
-CommandResult* InstallTree::install_ = nullptr;
+ShellResult* InstallTree::install_ = nullptr;
 
 bool is_executable_file(const fs::path& file) {
     struct stat st {};
@@ -177,10 +158,10 @@ TEST_F(InstallTree, InstalledServerServesTheSiteAndTheSamples) {
 // systemd-analyze verify exits 0 on mere warnings (an unknown key, a bad value it ignores):
 // only silence counts. ExecStart must exist, so a copy of the service points at the binary
 // in the destdir; everything else is as installed.
-CommandResult verify_units(const fs::path& dir) {
-    return capture("cd " + shell_quoted(dir.string()) +
-                   " && systemd-analyze verify --man=no cgihost.service cgihost.socket "
-                   "cgihost-https.socket");
+ShellResult verify_units(const fs::path& dir) {
+    return run_shell("cd " + shell_quoted(dir.string()) +
+                     " && systemd-analyze verify --man=no cgihost.service cgihost.socket "
+                     "cgihost-https.socket");
 }
 
 void copy_units(const fs::path& from, const fs::path& to, const std::string& exec_start,
@@ -202,7 +183,7 @@ TEST_F(InstallTree, SystemdAcceptsTheUnits) {
     const fs::path units = dir_->path() / "units";
     copy_units(path("CGIHOST_INSTALL_UNIT_DIR"), units, exec_start, in_destdir);
     auto verified = verify_units(units);
-    EXPECT_EQ(verified.status, 0) << verified.output;
+    EXPECT_EQ(verified.exit_status, 0) << verified.output;
     EXPECT_EQ(verified.output, "");
 
     // The check can fail: a misspelt key is only a warning, and is caught.
@@ -223,13 +204,13 @@ TEST_F(InstallTree, SysusersAndTmpfilesCreateTheUserAndDirectories) {
         if (fs::exists(fs::path("/etc") / file))
             fs::copy_file(fs::path("/etc") / file, root / "etc" / file);
     }
-    auto users = capture("systemd-sysusers --root=" + shell_quoted(root.string()) + " " +
-                         shell_quoted(path("CGIHOST_INSTALL_SYSUSERS").string()));
-    EXPECT_EQ(users.status, 0) << users.output;
+    auto users = run_shell("systemd-sysusers --root=" + shell_quoted(root.string()) + " " +
+                           shell_quoted(path("CGIHOST_INSTALL_SYSUSERS").string()));
+    EXPECT_EQ(users.exit_status, 0) << users.output;
     EXPECT_NE(read_file(root / "etc" / "passwd").find("\ncgihost-cgi:"), std::string::npos);
-    auto directories = capture("systemd-tmpfiles --create --root=" + shell_quoted(root.string()) +
-                               " " + shell_quoted(path("CGIHOST_INSTALL_TMPFILES").string()));
-    EXPECT_EQ(directories.status, 0) << directories.output;
+    auto directories = run_shell("systemd-tmpfiles --create --root=" + shell_quoted(root.string()) +
+                                 " " + shell_quoted(path("CGIHOST_INSTALL_TMPFILES").string()));
+    EXPECT_EQ(directories.exit_status, 0) << directories.output;
     EXPECT_EQ(directories.output, "");
     struct stat data {};
     struct stat logs {};
@@ -327,8 +308,8 @@ TEST(ManPage, NamesEveryOptionOfHelp) {
 }
 
 TEST(ManPage, RendersWithoutWarnings) {
-    auto rendered = capture("groff -man -ww -z " + shell_quoted(env("CGIHOST_MAN_PAGE")));
-    EXPECT_EQ(rendered.status, 0);
+    auto rendered = run_shell("groff -man -ww -z " + shell_quoted(env("CGIHOST_MAN_PAGE")));
+    EXPECT_EQ(rendered.exit_status, 0);
     EXPECT_EQ(rendered.output, "");
 }
 

@@ -53,11 +53,7 @@ class Reload : public ::testing::Test {
     }
 
     size_t count_in_error_log(const std::string& text) const {
-        const std::string log = server_->error_log();
-        size_t count = 0;
-        for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1))
-            ++count;
-        return count;
+        return count_occurrences(server_->error_log(), text);
     }
 
     // Sends SIGHUP and waits (a hang guard, not a bound) for the reload's verdict line.

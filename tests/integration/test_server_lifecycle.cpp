@@ -474,16 +474,17 @@ TEST_F(ServerLifecycle, ExitsZeroOnSigint) {
     EXPECT_FALSE(can_connect(port));
 }
 
-TEST_F(ServerLifecycle, ReopensTheAccessLogOnSighup) {
-    TestServer server(args());
+// Moves the access log away as logrotate does, sends `signal_number`, and checks that the next
+// request lands in a new file while the moved one keeps the earlier request only.
+void rotate_access_log_with(TestServer& server, int signal_number) {
     auto log = server.log_dir() / "access.log";
     auto rotated = server.log_dir() / "access.log.1";
     ASSERT_TRUE(http_get(server.port(), "/index.html?before-rotation"));
     ASSERT_EQ(wait_for_lines(log, 1).size(), 1u);
     std::filesystem::rename(log, rotated);
 
-    ASSERT_EQ(::kill(server.pid(), SIGHUP), 0);
-    ASSERT_TRUE(wait_for_file(log)) << "no new access log after SIGHUP";
+    ASSERT_EQ(::kill(server.pid(), signal_number), 0);
+    ASSERT_TRUE(wait_for_file(log)) << "no new access log after signal " << signal_number;
     ASSERT_TRUE(http_get(server.port(), "/index.html?after-rotation"));
     auto lines = wait_for_lines(log, 1);
     ASSERT_EQ(lines.size(), 1u);
@@ -491,26 +492,19 @@ TEST_F(ServerLifecycle, ReopensTheAccessLogOnSighup) {
     std::string old = read_file(rotated);
     EXPECT_NE(old.find("before-rotation"), std::string::npos) << old;
     EXPECT_EQ(old.find("after-rotation"), std::string::npos) << old;
-    EXPECT_TRUE(is_running(server.pid())) << "SIGHUP must not stop the server";
+    EXPECT_TRUE(is_running(server.pid())) << "signal " << signal_number << " must not stop it";
+}
+
+TEST_F(ServerLifecycle, ReopensTheAccessLogOnSighup) {
+    TestServer server(args());
+    rotate_access_log_with(server, SIGHUP);
     EXPECT_EQ(server.stop(SIGTERM), 0);
 }
 
 // logrotate's signal: the logs are reopened and nothing else is read again.
 TEST_F(ServerLifecycle, ReopensTheLogsOnSigusr1WithoutReloading) {
     TestServer server(args());
-    auto log = server.log_dir() / "access.log";
-    auto rotated = server.log_dir() / "access.log.1";
-    ASSERT_TRUE(http_get(server.port(), "/index.html?before-rotation"));
-    ASSERT_EQ(wait_for_lines(log, 1).size(), 1u);
-    std::filesystem::rename(log, rotated);
-
-    ASSERT_EQ(::kill(server.pid(), SIGUSR1), 0);
-    ASSERT_TRUE(wait_for_file(log)) << "no new access log after SIGUSR1";
-    ASSERT_TRUE(http_get(server.port(), "/index.html?after-rotation"));
-    auto lines = wait_for_lines(log, 1);
-    ASSERT_EQ(lines.size(), 1u);
-    EXPECT_NE(lines[0].find("after-rotation"), std::string::npos) << lines[0];
-    EXPECT_TRUE(is_running(server.pid())) << "SIGUSR1 must not stop the server";
+    rotate_access_log_with(server, SIGUSR1);
     const std::string errors = server.error_log();
     EXPECT_NE(errors.find("log files reopened on SIGUSR1"), std::string::npos) << errors;
     EXPECT_EQ(errors.find("reload"), std::string::npos) << errors;

@@ -200,31 +200,17 @@ TEST_F(SystemdTest, SocketNamedHttpsIsATlsListener) {
     EXPECT_EQ(server.stop(), 0);
 }
 
-struct StartupResult {
-    int status = -1;
-    std::string output;
-};
-
 // Starts cgihost as systemd would with `fd` as its only passed socket (descriptor 3) named
 // `name`, and returns its exit status and what it printed.
-StartupResult start_with_passed_fd(int fd, const std::string& name,
-                                   const std::vector<std::string>& args) {
+ShellResult start_with_passed_fd(int fd, const std::string& name,
+                                 const std::vector<std::string>& args) {
     std::string command = "export LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=" + name + "; exec '" +
                           cgihost_binary() + "' --threads 2 --error-log - --access-log ''";
     for (const auto& arg : args)
         command += " '" + arg + "'";
     command += " 3<&" + std::to_string(fd);
-    // popen's shell runs the command: $$ is its pid, which exec hands to cgihost.
-    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-    StartupResult result;
-    if (pipe == nullptr) return result;
-    char buffer[4096];
-    size_t got = 0;
-    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-        result.output.append(buffer, got);
-    const int status = ::pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
+    // The shell runs the command: $$ is its pid, which exec hands to cgihost.
+    return run_shell(command);
 }
 
 UniqueFd loopback_socket(int type, bool listening) {
@@ -237,8 +223,8 @@ UniqueFd loopback_socket(int type, bool listening) {
     return fd;
 }
 
-void expect_refused(const StartupResult& result, const std::string& why) {
-    EXPECT_EQ(result.status, 2) << result.output;
+void expect_refused(const ShellResult& result, const std::string& why) {
+    EXPECT_EQ(result.exit_status, 2) << result.output;
     EXPECT_NE(result.output.find("cgihost: error: socket activation: descriptor 3"),
               std::string::npos)
         << result.output;
@@ -275,7 +261,7 @@ TEST_F(SystemdTest, RefusesAUnixSocket) {
 TEST_F(SystemdTest, RefusesAnHttpsSocketWithoutCertificate) {
     UniqueFd tcp = loopback_socket(SOCK_STREAM, true);
     auto result = start_with_passed_fd(tcp.get(), "https", site_args());
-    EXPECT_EQ(result.status, 2) << result.output;
+    EXPECT_EQ(result.exit_status, 2) << result.output;
     EXPECT_NE(result.output.find("is a TLS listener: give --tls-cert and --tls-key"),
               std::string::npos)
         << result.output;
@@ -293,7 +279,7 @@ TEST_F(SystemdTest, RefusesRedirectToHttpsWithoutAnHttpsSocket) {
                              "--tls-key", certificate.key, "--redirect-to-https", "true"});
     UniqueFd tcp = loopback_socket(SOCK_STREAM, true);
     auto result = start_with_passed_fd(tcp.get(), "http", args);
-    EXPECT_EQ(result.status, 2) << result.output;
+    EXPECT_EQ(result.exit_status, 2) << result.output;
     EXPECT_NE(result.output.find("--redirect-to-https is on but systemd passed no socket named "
                                  "'https'"),
               std::string::npos)

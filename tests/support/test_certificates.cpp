@@ -15,22 +15,23 @@ std::string quote(const std::filesystem::path& path) {
 
 constexpr const char* kKeyOptions = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
 
-}  // namespace
-
-bool run_shell(const std::string& command) {
+// Runs `command` through /bin/sh; true when it exits 0. Its output goes to the test's log.
+bool succeeds(const std::string& command) {
     const int status = std::system(command.c_str());
     return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
+
+}  // namespace
 
 TestCertificateAuthority::TestCertificateAuthority(std::filesystem::path dir)
     : dir_(std::move(dir)) {
     ca_cert_ = (dir_ / "ca.pem").string();
     ca_key_ = (dir_ / "ca.key").string();
-    ok_ = run_shell(std::string("openssl req -x509 ") + kKeyOptions + " -keyout " + quote(ca_key_) +
-                    " -out " + quote(ca_cert_) +
-                    " -days 2 -subj /CN=cgihost-test-ca -addext "
-                    "basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign "
-                    "2>/dev/null");
+    ok_ = succeeds(std::string("openssl req -x509 ") + kKeyOptions + " -keyout " + quote(ca_key_) +
+                   " -out " + quote(ca_cert_) +
+                   " -days 2 -subj /CN=cgihost-test-ca -addext "
+                   "basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign "
+                   "2>/dev/null");
 }
 
 ServerCertificate TestCertificateAuthority::issue(const std::string& common_name) const {
@@ -45,13 +46,13 @@ ServerCertificate TestCertificateAuthority::issue(const std::string& common_name
                                  "keyUsage=digitalSignature\n"
                                  "extendedKeyUsage=serverAuth\n";
     const bool made =
-        run_shell(std::string("openssl req ") + kKeyOptions + " -keyout " + quote(key) + " -out " +
-                  quote(request) + " -subj /CN=" + common_name + " 2>/dev/null") &&
-        run_shell("openssl x509 -req -in " + quote(request) + " -CA " + quote(ca_cert_) +
-                  " -CAkey " + quote(ca_key_) + " -CAcreateserial -days 2 -extfile " +
-                  quote(extensions) + " -out " + quote(leaf) + " 2>/dev/null") &&
-        run_shell("cat " + quote(leaf) + " " + quote(ca_cert_) + " > " + quote(chain)) &&
-        run_shell("chmod 600 " + quote(key));
+        succeeds(std::string("openssl req ") + kKeyOptions + " -keyout " + quote(key) + " -out " +
+                 quote(request) + " -subj /CN=" + common_name + " 2>/dev/null") &&
+        succeeds("openssl x509 -req -in " + quote(request) + " -CA " + quote(ca_cert_) +
+                 " -CAkey " + quote(ca_key_) + " -CAcreateserial -days 2 -extfile " +
+                 quote(extensions) + " -out " + quote(leaf) + " 2>/dev/null") &&
+        succeeds("cat " + quote(leaf) + " " + quote(ca_cert_) + " > " + quote(chain)) &&
+        succeeds("chmod 600 " + quote(key));
     if (!made) return {};
     return {chain, key};
 }
@@ -63,11 +64,11 @@ std::string TestCertificateAuthority::make_ocsp_response(
     const auto response = dir_ / "ocsp-response.der";
     std::ofstream(index).close();  // no entries: the answer about our certificate is "unknown"
     const bool made =
-        run_shell("openssl ocsp -issuer " + quote(ca_cert_) + " -cert " + quote(certificate.cert) +
-                  " -no_nonce -reqout " + quote(request) + " >/dev/null 2>&1") &&
-        run_shell("openssl ocsp -index " + quote(index) + " -CA " + quote(ca_cert_) + " -rsigner " +
-                  quote(ca_cert_) + " -rkey " + quote(ca_key_) + " -reqin " + quote(request) +
-                  " -respout " + quote(response) + " -ndays 1 >/dev/null 2>&1");
+        succeeds("openssl ocsp -issuer " + quote(ca_cert_) + " -cert " + quote(certificate.cert) +
+                 " -no_nonce -reqout " + quote(request) + " >/dev/null 2>&1") &&
+        succeeds("openssl ocsp -index " + quote(index) + " -CA " + quote(ca_cert_) + " -rsigner " +
+                 quote(ca_cert_) + " -rkey " + quote(ca_key_) + " -reqin " + quote(request) +
+                 " -respout " + quote(response) + " -ndays 1 >/dev/null 2>&1");
     return made ? response.string() : std::string();
 }
 

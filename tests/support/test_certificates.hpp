@@ -33,7 +33,4 @@ class TestCertificateAuthority {
     bool ok_ = false;
 };
 
-// Runs `command` through /bin/sh; true when it exits 0. Its output goes to the test's log.
-bool run_shell(const std::string& command);
-
 }  // namespace cgihost::testing

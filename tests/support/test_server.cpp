@@ -238,6 +238,26 @@ std::string TestServer::access_log() const {
     return read_file(logs_ / "access.log");
 }
 
+ShellResult run_shell(const std::string& command) {
+    ShellResult result;
+    FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+    if (pipe == nullptr) return result;
+    char buffer[4096];
+    size_t got = 0;
+    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+        result.output.append(buffer, got);
+    const int status = ::pclose(pipe);
+    if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
+    return result;
+}
+
+size_t count_occurrences(const std::string& text, const std::string& what) {
+    size_t count = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++count;
+    return count;
+}
+
 ProcessResult run_cgihost(const std::vector<std::string>& args, double timeout_seconds) {
     int out_fd = -1;
     int err_fd = -1;

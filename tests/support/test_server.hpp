@@ -85,6 +85,17 @@ struct ProcessResult {
 ProcessResult run_cgihost(const std::vector<std::string>& args,
                           double timeout_seconds = 60);  // a hang guard
 
+// Runs `command` through /bin/sh and collects its exit status (-1 if it did not exit) and what
+// it printed, stdout and stderr together.
+struct ShellResult {
+    int exit_status = -1;  // -1 when it did not exit normally
+    std::string output;    // stdout and stderr together
+};
+ShellResult run_shell(const std::string& command);
+
+// How many times `what` occurs in `text` (overlapping occurrences included).
+size_t count_occurrences(const std::string& text, const std::string& what);
+
 // Counts the open file descriptors and the zombie children of a process.
 int count_open_fds(pid_t pid);
 int count_zombie_children(pid_t pid);
