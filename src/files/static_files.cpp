@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <memory>
@@ -92,23 +93,41 @@ Response redirect_to_slash(const Request& request, const Target& target) {
 
 }  // namespace
 
-Response serve_regular_file(const Request& request, const std::string& path,
-                            const MimeTypes& mime) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0) return response_for_errno(errno);
-    if (!S_ISREG(st.st_mode)) return make_error_response(status::forbidden);
+std::shared_ptr<const FileFacts> gather_file_facts(int fd, const struct stat& st, std::string path,
+                                                   const MimeTypes& mime) {
+    auto facts = std::make_shared<FileFacts>();
+    facts->identity = identity_of(st);
+    const uint64_t size = facts->identity.size;
+    facts->etag =
+        make_etag(FileVersion{facts->identity.inode, size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec});
+    facts->last_modified = format_http_date(st.st_mtim.tv_sec);
+    facts->content_type = mime.content_type_for(path);
+    facts->path = std::move(path);
+    if (size <= kFileContentBytes) {
+        auto content = std::make_shared<std::string>(size, '\0');
+        uint64_t done = 0;
+        while (done < size) {
+            const ssize_t n =
+                ::pread(fd, content->data() + done, size - done, static_cast<off_t>(done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return nullptr;  // shorter than fstat said: changing under us
+            done += static_cast<uint64_t>(n);
+        }
+        facts->content = std::move(content);
+    }
+    return facts;
+}
 
-    const auto size = static_cast<uint64_t>(st.st_size);
-    FileVersion version{static_cast<uint64_t>(st.st_ino), size, st.st_mtim.tv_sec,
-                        st.st_mtim.tv_nsec};
-    std::string etag = make_etag(version);
+Response respond_with_file(const Request& request, const std::shared_ptr<const FileFacts>& facts,
+                           UniqueFd file) {
+    const uint64_t size = facts->identity.size;
+    const int64_t mtime = facts->identity.mtime_sec;
     Response response;
-    response.add_header("ETag", etag);
-    response.add_header("Last-Modified", format_http_date(st.st_mtim.tv_sec));
+    response.add_header("ETag", facts->etag);
+    response.add_header("Last-Modified", facts->last_modified);
     response.add_header("Accept-Ranges", "bytes");
 
-    switch (evaluate_conditionals(conditional_headers_of(request), etag, st.st_mtim.tv_sec, true)) {
+    switch (evaluate_conditionals(conditional_headers_of(request), facts->etag, mtime, true)) {
         case ConditionalOutcome::not_modified:
             response.status = status::not_modified;
             return response;
@@ -117,22 +136,39 @@ Response serve_regular_file(const Request& request, const std::string& path,
         case ConditionalOutcome::proceed:
             break;
     }
-    response.add_header("Content-Type", mime.content_type_for(path));
-    RangeRequest range = range_of(request, etag, st.st_mtim.tv_sec, size);
+    response.add_header("Content-Type", facts->content_type);
+    RangeRequest range = range_of(request, facts->etag, mtime, size);
     if (range.kind == RangeKind::unsatisfiable) {
         Response refused = make_error_response(status::range_not_satisfiable);
         refused.add_header("Content-Range", format_unsatisfied_range(size));
         return refused;
     }
-    FileBody body{std::move(fd), 0, size};
+    uint64_t offset = 0;
+    uint64_t length = size;
     if (range.kind == RangeKind::single) {
         response.status = status::partial_content;
         response.add_header("Content-Range", format_content_range(range.range, size));
-        body.offset = range.range.first;
-        body.length = range.range.length;
+        offset = range.range.first;
+        length = range.range.length;
     }
-    response.file = std::move(body);
+    if (facts->content) {
+        response.shared = SharedBody{facts->content, offset, length};
+    } else {
+        response.file = FileBody{std::move(file), offset, length};
+    }
     return response;
+}
+
+Response serve_regular_file(const Request& request, const std::string& path, const MimeTypes& mime,
+                            std::shared_ptr<const FileFacts>* served) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0) return response_for_errno(errno);
+    if (!S_ISREG(st.st_mode)) return make_error_response(status::forbidden);
+    std::shared_ptr<const FileFacts> facts = gather_file_facts(fd.get(), st, path, mime);
+    if (!facts) return make_error_response(status::internal_server_error);
+    if (served != nullptr) *served = facts;
+    return respond_with_file(request, facts, std::move(fd));
 }
 
 std::string encode_url_path(std::string_view decoded_path) {
@@ -149,7 +185,8 @@ std::string encode_url_path(std::string_view decoded_path) {
 }
 
 Response serve_static_target(const Request& request, const Target& target,
-                             const MimeTypes& mime_types, const StaticFileOptions& options) {
+                             const MimeTypes& mime_types, const StaticFileOptions& options,
+                             std::shared_ptr<const FileFacts>* served) {
     switch (target.kind) {
         case TargetKind::bad_request:
             return make_error_response(status::bad_request);
@@ -170,7 +207,7 @@ Response serve_static_target(const Request& request, const Target& target,
             return options.directory_listing ? serve_listing(target)
                                              : make_error_response(status::forbidden);
         default:
-            return serve_regular_file(request, target.file_path, mime_types);
+            return serve_regular_file(request, target.file_path, mime_types, served);
     }
 }
 

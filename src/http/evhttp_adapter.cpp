@@ -83,6 +83,18 @@ bool read_file_range(evbuffer* body, const FileBody& file) {
     return evbuffer_commit_space(body, &space, 1) == 0;
 }
 
+// evbuffer_add_reference's cleanup: the output is done with the shared bytes.
+void release_shared(const void*, size_t, void* share) {
+    delete static_cast<std::shared_ptr<const std::string>*>(share);
+}
+
+// The bytes join the output by reference; the buffer holds a share of them until sent.
+void add_shared_body(evbuffer* body, const SharedBody& shared) {
+    if (shared.length == 0) return;
+    evbuffer_add_reference(body, shared.bytes->data() + shared.offset, shared.length,
+                           &release_shared, new std::shared_ptr<const std::string>(shared.bytes));
+}
+
 void add_file_body(evbuffer* body, FileBody& file) {
     if (file.length == 0) return;
     if (file.length <= kInlineFileBytes && read_file_range(body, file)) return;
@@ -162,6 +174,8 @@ uint64_t send_response(evhttp_request* req, const Request& request, Response&& r
     } else if (!with_body) {
         evhttp_add_header(out, "Content-Length", std::to_string(length).c_str());
         length = 0;
+    } else if (response.shared) {
+        add_shared_body(body.get(), *response.shared);
     } else if (response.file && !(request.tls_connection && stream != nullptr)) {
         add_file_body(body.get(), *response.file);
     } else if (response.file && response.file->length <= kInlineFileBytes) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,14 +74,24 @@ struct FileBody {
     uint64_t length = 0;
 };
 
+// A range of bytes shared with a cache (files/file_cache.hpp), sent without a copy.
+struct SharedBody {
+    std::shared_ptr<const std::string> bytes;
+    uint64_t offset = 0;
+    uint64_t length = 0;
+};
+
 struct Response {
     int status = 200;
     HeaderList headers;
     std::string body;
-    std::optional<FileBody> file;  // when set, sent instead of body
+    std::optional<FileBody> file;      // when set, sent instead of body
+    std::optional<SharedBody> shared;  // likewise
     bool close_connection = false;
 
-    uint64_t body_length() const { return file ? file->length : body.size(); }
+    uint64_t body_length() const {
+        return file ? file->length : shared ? shared->length : body.size();
+    }
     void add_header(std::string name, std::string value) {
         headers.emplace_back(std::move(name), std::move(value));
     }

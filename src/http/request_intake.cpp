@@ -133,14 +133,19 @@ ReceivedBody RequestIntake::take_body() {
 }
 
 void RequestIntake::resume() {
+    await_next_request();
+    // From the loop, once evhttp has finished with the request and reads again.
+    event_active(resume_event_.get(), EV_READ, 0);
+}
+
+// A response is complete: the framer takes the next head, under the keep-alive clock.
+void RequestIntake::await_next_request() {
     framer_.next_request();
     body_ = {};
     mode_ = Mode::receiving;
     deadline_.await_next();
     timeval idle = to_timeval(services_.settings->keep_alive_timeout);
     event_add(idle_timer_.get(), &idle);
-    // From the loop, once evhttp has finished with the request and reads again.
-    event_active(resume_event_.get(), EV_READ, 0);
 }
 
 void RequestIntake::on_resume(evutil_socket_t, short, void* self) {
@@ -260,6 +265,7 @@ bool RequestIntake::take_step(evbuffer* src, evbuffer* dst, RequestFramer::Step 
         case Event::head:
             return begin_body(src);
         case Event::complete:
+            if (answer_quickly()) return true;  // and on to a pipelined next request
             deliver(dst);
             return false;
         case Event::error:
@@ -370,6 +376,24 @@ bool RequestIntake::write_to_spool(evbuffer* from, size_t length) {
 
 // The request is whole: evhttp gets its head (the body waits in body_ for take_body), and
 // nothing more is read until the response is complete.
+// The quick path (Services::quick_answer): only with nothing of earlier responses still queued,
+// so answers leave in order, and a client that does not read its answers meets evhttp's path,
+// which holds further requests until the last answer has left.
+bool RequestIntake::answer_quickly() {
+    if (!services_.quick_answer || connection_ == nullptr || body_.present) return false;
+    if (evbuffer_get_length(bufferevent_get_output(transport_->socket())) > 0 ||
+        evbuffer_get_length(bufferevent_get_output(filter_)) > 0) {
+        return false;
+    }
+    std::optional<std::string> answer = services_.quick_answer(connection_, describe_head());
+    if (!answer) return false;
+    send_raw(*answer, false);
+    deadline_.finish();
+    event_del(deadline_timer_.get());
+    await_next_request();
+    return true;
+}
+
 void RequestIntake::deliver(evbuffer* dst) {
     const std::string& text = framer_.head().text;
     evbuffer_add(dst, text.data(), text.size());

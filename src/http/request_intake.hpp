@@ -80,6 +80,12 @@ class RequestIntake {
     // The request has its method, version, target, path, query, header fields, client
     // address and `https`; nothing else.
     using BodyCheck = std::function<std::optional<Response>(const Request&)>;
+    // Called with a body-less request whose head has just arrived, between responses: the
+    // whole response when the server can give it at once without evhttp (a small static file
+    // it holds in memory: http/quick_response.hpp), already logged; nullopt hands the request
+    // to evhttp as usual. The request is as for BodyCheck.
+    using QuickAnswer =
+        std::function<std::optional<std::string>(evhttp_connection*, const Request&)>;
     struct Services {
         // Kept for the connection's life: a reload gives new connections new settings.
         std::shared_ptr<const IntakeSettings> settings;
@@ -89,6 +95,7 @@ class RequestIntake {
         BodyCheck check_before_body;              // empty: every body is received
         OwnedCounter* bytes_received = nullptr;   // counts what the requests take from the socket
         ProxyRefusals* proxy_refusals = nullptr;  // needed with settings.proxy_protocol
+        QuickAnswer quick_answer;                 // empty: evhttp answers every request
     };
 
     // Makes the filter evhttp is to use over the transport's bufferevent; the filter owns the
@@ -149,6 +156,8 @@ class RequestIntake {
     bool store_body(evbuffer* src, size_t length);
     bool start_spool();
     bool write_to_spool(evbuffer* from, size_t length);
+    bool answer_quickly();
+    void await_next_request();
     void deliver(evbuffer* dst);
     void refuse(int status, const std::string& reason);
     void refuse(Response response, const std::string& reason);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cgi/cgi_session.hpp"
+#include "files/file_cache.hpp"
 #include "http/file_stream.hpp"
 #include "http/http_message.hpp"
 #include "http/received_body.hpp"
@@ -72,6 +73,7 @@ class Worker : public CgiSessionHost, public AccessGateHost {
         RequestIntake* intake = nullptr;  // what reads its requests; owned by its bufferevent
         std::unique_ptr<FileStream> file_stream;  // a file body sent in pieces (TLS)
         std::shared_ptr<const Site> site;         // the current request's, pinned at its start
+        bool answered_quickly = false;  // a request of it took the quick path (answer_quickly)
     };
 
     // evhttp_set_bevcb: called as evhttp accepts a connection, before it exists.
@@ -79,6 +81,8 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     static bufferevent* on_new_tls_connection(event_base* base, void* self);
     bufferevent* make_connection(event_base* base, std::unique_ptr<ConnectionTransport> transport);
     RequestIntake::BodyCheck check_before_body() const;
+    std::optional<std::string> answer_quickly(evhttp_connection* connection,
+                                              const Request& request);
     using NewConnectionCallback = bufferevent* (*)(event_base*, void*);
     void configure(evhttp* http, NewConnectionCallback new_connection);
     bool refuse_nph_over_tls(evhttp_request* req, const Request& request, const Target& target);
@@ -122,6 +126,7 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     // Per connection; the close callback forgets a connection that died mid-response,
     // because evhttp then skips the completion callback.
     std::unordered_map<evhttp_connection*, ConnectionState> connections_;
+    FileCache file_cache_;  // this loop's static files (files/file_cache.hpp)
     std::unordered_map<CgiSession*, std::unique_ptr<CgiSession>> sessions_;
     std::unique_ptr<AccessGate> gate_;  // --allow and --basic-auth; made by init()
     std::vector<CgiSession*> finished_sessions_;

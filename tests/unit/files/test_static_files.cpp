@@ -108,6 +108,9 @@ class ServeStaticTarget : public ::testing::Test {
 
     // The bytes the response would send from its file.
     static std::string file_bytes(const Response& response) {
+        if (response.shared) {
+            return response.shared->bytes->substr(response.shared->offset, response.shared->length);
+        }
         if (!response.file) return "<no file>";
         std::string bytes(response.file->length, '\0');
         ssize_t n = ::pread(response.file->fd.get(), bytes.data(), bytes.size(),
@@ -162,7 +165,7 @@ TEST_F(ServeStaticTarget, AnswersAMatchingIfNoneMatchWith304) {
         SCOPED_TRACE(value);
         Response response = serve_file({{"If-None-Match", value}});
         EXPECT_EQ(response.status, 304);
-        EXPECT_FALSE(response.file);
+        EXPECT_FALSE(response.file || response.shared);
         EXPECT_EQ(response.body, "");
         EXPECT_EQ(header(response, "ETag"), etag);
         EXPECT_EQ(header(response, "Last-Modified"), kMtimeHttpDate);
@@ -218,7 +221,7 @@ TEST_F(ServeStaticTarget, AnswersAnUnsatisfiableRangeWith416) {
     Response response = serve_file({{"Range", "bytes=20-"}});
     EXPECT_EQ(response.status, 416);
     EXPECT_EQ(header(response, "Content-Range"), "bytes */20");
-    EXPECT_FALSE(response.file);
+    EXPECT_FALSE(response.file || response.shared);
 }
 
 TEST_F(ServeStaticTarget, SendsTheWholeFileForSeveralRangesOrAnInvalidOne) {
@@ -253,7 +256,7 @@ TEST_F(ServeStaticTarget, RefusesOtherMethodsWith405AndAllow) {
         Response response = serve_file({}, method);
         EXPECT_EQ(response.status, 405);
         EXPECT_EQ(header(response, "Allow"), "GET, HEAD");
-        EXPECT_FALSE(response.file);
+        EXPECT_FALSE(response.file || response.shared);
     }
     Request post = get({}, "POST");
     EXPECT_EQ(serve(post, directory_target(TargetKind::directory_listing, "/docs/"), true).status,
@@ -313,11 +316,43 @@ TEST_F(ServeStaticTarget, MapsResolverRefusalsToTheirStatus) {
         target.kind = kind;
         Response response = serve(get(), target);
         EXPECT_EQ(response.status, status);
-        EXPECT_FALSE(response.file);
+        EXPECT_FALSE(response.file || response.shared);
         EXPECT_EQ(header(response, "Content-Type"), "text/html; charset=utf-8");
         EXPECT_NE(response.body.find(std::to_string(status)), std::string::npos);
         EXPECT_LT(response.body.size(), 1024u);
     }
+}
+
+TEST_F(ServeStaticTarget, KeepsTheBytesOfASmallFileAndSendsALargeOneFromDisk) {
+    std::shared_ptr<const FileFacts> served;
+    Response small = serve_static_target(get(), file_target(file_), mime_, {}, &served);
+    ASSERT_TRUE(served);
+    ASSERT_TRUE(served->content);
+    EXPECT_EQ(*served->content, kContent);
+    EXPECT_TRUE(small.shared);
+    EXPECT_EQ(served->etag, header(small, "ETag"));
+    EXPECT_EQ(served->last_modified, kMtimeHttpDate);
+
+    const std::string large_content(kFileContentBytes + 1, 'L');
+    const std::string large = write("docs/large.bin", large_content);
+    Response response = serve_static_target(get(), file_target(large), mime_, {}, &served);
+    ASSERT_TRUE(served);
+    EXPECT_FALSE(served->content);
+    ASSERT_TRUE(response.file);
+    EXPECT_EQ(file_bytes(response), large_content);
+}
+
+TEST_F(ServeStaticTarget, AnswersFromKnownFactsAsFromTheFile) {
+    std::shared_ptr<const FileFacts> served;
+    (void)serve_static_target(get(), file_target(file_), mime_, {}, &served);
+    ASSERT_TRUE(served);
+    Response ranged = respond_with_file(get({{"Range", "bytes=2-5"}}), served, UniqueFd());
+    EXPECT_EQ(ranged.status, 206);
+    EXPECT_EQ(file_bytes(ranged), "2345");
+    Response revalidated =
+        respond_with_file(get({{"If-None-Match", served->etag}}), served, UniqueFd());
+    EXPECT_EQ(revalidated.status, 304);
+    EXPECT_FALSE(revalidated.file || revalidated.shared);
 }
 
 TEST_F(ServeStaticTarget, AnswersAFileThatVanishedWith404) {
