@@ -127,6 +127,9 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     // because evhttp then skips the completion callback.
     std::unordered_map<evhttp_connection*, ConnectionState> connections_;
     FileCache file_cache_;  // this loop's static files (files/file_cache.hpp)
+    // The intake settings new connections get, copied from intake_settings_site_.
+    std::shared_ptr<const IntakeSettings> intake_settings_;
+    std::shared_ptr<const Site> intake_settings_site_;
     std::unordered_map<CgiSession*, std::unique_ptr<CgiSession>> sessions_;
     std::unique_ptr<AccessGate> gate_;  // --allow and --basic-auth; made by init()
     std::vector<CgiSession*> finished_sessions_;

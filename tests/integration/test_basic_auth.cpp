@@ -6,7 +6,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "auth_fixture.hpp"
@@ -80,6 +82,28 @@ TEST_F(BasicAuth, AcceptsBcryptSha256CryptAndSha512CryptPasswords) {
         ASSERT_TRUE(response);
         EXPECT_EQ(response->status, 200) << user;
         EXPECT_EQ(response->body, "top secret\n") << user;
+    }
+}
+
+// A protected file once served (and so held in the worker's file cache, which answers small
+// files before evhttp sees the request) is still refused to a client without the password.
+TEST_F(BasicAuth, AFileServedToAUserIsNotGivenFromMemoryToAnother) {
+    start_protected();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // the file counts as settled
+    HttpConnection connection(server_->port());
+    for (int i = 0; i < 3; ++i) {
+        auto allowed =
+            connection.request("GET", "/private/secret.html", {basic_auth("alice", "wonderland")});
+        ASSERT_TRUE(allowed);
+        EXPECT_EQ(allowed->status, 200);
+        EXPECT_EQ(allowed->body, "top secret\n");
+        auto refused = connection.request("GET", "/private/secret.html");
+        ASSERT_TRUE(refused);
+        EXPECT_EQ(refused->status, 401);
+        EXPECT_EQ(refused->body.find("top secret"), std::string::npos);
+        auto head = connection.request("HEAD", "/private/secret.html");
+        ASSERT_TRUE(head);
+        EXPECT_EQ(head->status, 401);
     }
 }
 

@@ -7,11 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "http_client.hpp"
@@ -351,6 +353,129 @@ TEST_F(StaticFiles, RefusesPostOnAStaticFileWith405AndAllow) {
     auto next = connection.request("GET", "/index.html");
     ASSERT_TRUE(next);
     EXPECT_EQ(next->status, 200);
+}
+
+// ---- the file cache and the quick path (files/file_cache.hpp, http/quick_response.hpp) ----
+
+// The cache keeps only files unchanged for a second; a test waits that out to see it used.
+void let_files_settle() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+}
+
+// A response as the client sees it, less the Date field's value, fields in sorted order.
+std::string without_date(const HttpResponse& response) {
+    std::vector<std::string> fields;
+    for (const auto& [name, value] : response.headers) {
+        if (name != "Date") fields.push_back(name + ": " + value);
+    }
+    std::sort(fields.begin(), fields.end());
+    std::string text =
+        response.version + " " + std::to_string(response.status) + " " + response.reason + "\n";
+    for (const std::string& field : fields)
+        text += field + "\n";
+    return text + "\n" + response.body;
+}
+
+// "Connection: keep-alive" keeps a request on evhttp's path; without it, a small cached file is
+// answered by the intake. The client must not be able to tell the two apart.
+TEST_F(StaticFiles, AnswersFromMemoryExactlyAsThroughEvhttp) {
+    root_.write_file("www/small.txt", "a small file\n");
+    let_files_settle();
+    HttpConnection connection(server_->port());
+    for (const std::string method : {"GET", "HEAD", "GET"}) {
+        connection.send_raw(method +
+                            " /small.txt HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n");
+        auto evhttp = connection.read_response(method == "HEAD");
+        connection.send_raw(method + " /small.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        auto quick = connection.read_response(method == "HEAD");
+        ASSERT_TRUE(evhttp && quick);
+        EXPECT_EQ(quick->status, 200);
+        EXPECT_TRUE(quick->has_header("Date"));
+        EXPECT_EQ(quick->header_count("Content-Length"), 1u);
+        EXPECT_EQ(without_date(*quick), without_date(*evhttp)) << method;
+    }
+    EXPECT_FALSE(connection.closed_by_peer());
+}
+
+TEST_F(StaticFiles, NeverServesAChangedFileFromMemory) {
+    root_.write_file("www/changing.txt", "version 1");
+    let_files_settle();
+    HttpConnection connection(server_->port());
+    for (int i = 0; i < 3; ++i) {  // the first fills the cache, the others come from it
+        auto response = connection.request("GET", "/changing.txt");
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->body, "version 1");
+    }
+    root_.write_file("www/changing.txt", "version 2");  // same size, same inode
+    for (int i = 0; i < 2; ++i) {
+        auto response = connection.request("GET", "/changing.txt");
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->body, "version 2");
+    }
+    let_files_settle();
+    (void)connection.request("GET", "/changing.txt");  // cached again
+    std::filesystem::remove(root_ / "www/changing.txt");
+    auto gone = connection.request("GET", "/changing.txt");
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->status, 404);
+    std::filesystem::create_directories(root_ / "www/changing.txt");  // now a directory
+    auto directory = connection.request("GET", "/changing.txt");
+    ASSERT_TRUE(directory);
+    EXPECT_EQ(directory->status, 301);
+}
+
+// Requests sent together are answered in order, whichever path answers each, and the
+// conditional, refused and missing ones in between get their own answers.
+TEST_F(StaticFiles, AnswersPipelinedRequestsInOrderWhicheverPathAnswers) {
+    root_.write_file("www/a.txt", "AAAA");
+    root_.write_file("www/b.txt", "BB");
+    let_files_settle();
+    auto first = get("/a.txt");
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(get("/b.txt"));
+    const std::string etag = first->header("ETag");
+    HttpConnection connection(server_->port());
+    connection.send_raw(
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+        "HEAD /b.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /b.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /missing.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: " +
+        etag +
+        "\r\n\r\n"
+        "POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nxyz"
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=1-2\r\n\r\n"
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    const std::vector<std::pair<int, std::string>> expected = {
+        {200, "AAAA"}, {200, ""}, {200, "BB"}, {404, ""},
+        {304, ""},     {405, ""}, {206, "AA"}, {200, "AAAA"}};
+    for (size_t i = 0; i < expected.size(); ++i) {
+        auto response = connection.read_response(i == 1);
+        ASSERT_TRUE(response) << i;
+        EXPECT_EQ(response->status, expected[i].first) << i;
+        if (!expected[i].second.empty()) {
+            EXPECT_EQ(response->body, expected[i].second) << i;
+        }
+    }
+}
+
+// A client that sends many requests before reading any answer gets every answer, in order;
+// once its answers back up, the rest take evhttp's path, which reads no further meanwhile.
+TEST_F(StaticFiles, AnswersAThousandPipelinedRequestsToAClientThatReadsLate) {
+    root_.write_file("www/page.txt", std::string(4096, 'p'));
+    let_files_settle();
+    ASSERT_TRUE(get("/page.txt"));
+    HttpConnection connection(server_->port());
+    std::string requests;
+    for (int i = 0; i < 1000; ++i)
+        requests += "GET /page.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+    connection.send_raw(requests);
+    for (int i = 0; i < 1000; ++i) {
+        auto response = connection.read_response();
+        ASSERT_TRUE(response) << i;
+        ASSERT_EQ(response->status, 200) << i;
+        ASSERT_EQ(response->body.size(), 4096u) << i;
+    }
 }
 
 // ---- a large file: right bytes, bounded memory ----
