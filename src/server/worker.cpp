@@ -20,6 +20,9 @@ namespace cgihost {
 namespace {
 
 constexpr double kDrainTickSeconds = 0.05;
+// Longer URL paths are not remembered by the file cache: every spelling of a path is its own
+// key, and a client must not fill a worker's memory with long spellings of one file.
+constexpr size_t kMaxCachedPathBytes = 512;
 // After accept() fails (out of descriptors, typically), the listeners rest this long: the
 // failing connection stays queued, so retrying at once would spin the loop at 100 % CPU.
 constexpr int kAcceptRetryMilliseconds = 250;
@@ -71,8 +74,9 @@ std::string Worker::init(std::vector<ListeningSocket> listeners) {
     // With the changelist, a socket's interest changes are handed to epoll once per loop turn,
     // so the read pause while a response is made and the resume once it is sent, both in the
     // same turn for a small static file, cancel out instead of costing two epoll_ctl calls.
-    // (Its caveat, descriptors dup()ed within one loop, does not arise: scripts get their
-    // pipe ends by dup2 in the child.)
+    // Its caveat: a descriptor dup()ed within one loop can leave a stale epoll entry when one
+    // copy is closed before its deletion is handed over. The nph relay holds such a copy of the
+    // client socket; it closes both copies in the same loop turn, so the entry goes with them.
     {
         std::unique_ptr<event_config, decltype(&event_config_free)> config(event_config_new(),
                                                                            &event_config_free);
@@ -335,7 +339,7 @@ std::optional<std::string> Worker::answer_quickly(evhttp_connection* connection,
     if (!request.https && site->config.redirect_to_https) return std::nullopt;
     AccessDecision access = decide_access(context_, *site, request);
     if (access.refusal || access.area != nullptr) return std::nullopt;
-    std::optional<FileCache::Hit> hit = file_cache_.find(site, request.path, true);
+    std::optional<FileCache::Hit> hit = cached_file(site, request.path, true);
     if (!hit) return std::nullopt;
     Response response = respond_with_file(request, hit->facts, UniqueFd());
     if (response.status != status::ok) return std::nullopt;  // 304, 206… the usual path
@@ -356,6 +360,23 @@ std::optional<std::string> Worker::answer_quickly(evhttp_connection* connection,
     write_access_record(request, response.status, request.is_head() ? 0 : response.body_length(),
                         nullptr);
     return bytes;
+}
+
+// The remembered file for a URL path, if the path still leads to it. The file's identity alone
+// does not say so: a symlink on the way switched (a "current" release link), removed, or a
+// directory moved out of the docroot and linked back would leave the old file unchanged. So
+// the path is walked again (an lstat per segment, access()); what is saved is the open, read,
+// close and formatting of the file.
+std::optional<FileCache::Hit> Worker::cached_file(const std::shared_ptr<const Site>& site,
+                                                  const std::string& raw_path,
+                                                  bool in_memory_only) {
+    if (raw_path.size() > kMaxCachedPathBytes) return std::nullopt;
+    std::optional<FileCache::Hit> hit = file_cache_.find(site, raw_path, in_memory_only);
+    if (!hit) return std::nullopt;
+    const Target target = resolve_target(site->resolver, raw_path);
+    if (target.kind != TargetKind::static_file || target.file_path != hit->facts->path)
+        return std::nullopt;  // the usual path serves it, and remembers the new answer
+    return hit;
 }
 
 void Worker::on_adopt_connections(evutil_socket_t, short, void* self) {
@@ -569,7 +590,7 @@ void Worker::admitted(evhttp_request* req, Request request, int redirect_hops, R
     std::shared_ptr<const Site> site = site_for(req);
     const bool get_or_head = request.method == "GET" || request.is_head();
     if (get_or_head) {
-        if (std::optional<FileCache::Hit> hit = file_cache_.find(site, request.path)) {
+        if (std::optional<FileCache::Hit> hit = cached_file(site, request.path, false)) {
             respond(req, request, respond_with_file(request, hit->facts, std::move(hit->file)));
             return;
         }
@@ -579,7 +600,7 @@ void Worker::admitted(evhttp_request* req, Request request, int redirect_hops, R
         std::shared_ptr<const FileFacts> served;
         Response response =
             serve_static_target(request, target, site->mime_types, site->static_options, &served);
-        if (served && get_or_head) {
+        if (served && get_or_head && request.path.size() <= kMaxCachedPathBytes) {
             timespec now{};
             clock_gettime(CLOCK_REALTIME, &now);
             file_cache_.remember(site, request.path, std::move(served), now);

@@ -83,6 +83,8 @@ class Worker : public CgiSessionHost, public AccessGateHost {
     RequestIntake::BodyCheck check_before_body() const;
     std::optional<std::string> answer_quickly(evhttp_connection* connection,
                                               const Request& request);
+    std::optional<FileCache::Hit> cached_file(const std::shared_ptr<const Site>& site,
+                                              const std::string& raw_path, bool in_memory_only);
     using NewConnectionCallback = bufferevent* (*)(event_base*, void*);
     void configure(evhttp* http, NewConnectionCallback new_connection);
     bool refuse_nph_over_tls(evhttp_request* req, const Request& request, const Target& target);

@@ -424,6 +424,38 @@ TEST_F(StaticFiles, NeverServesAChangedFileFromMemory) {
     EXPECT_EQ(directory->status, 301);
 }
 
+// The file a URL led to may be unchanged while the way to it changed: a release symlink
+// switched, a link removed, a directory moved out of the docroot and linked back.
+TEST_F(StaticFiles, FollowsAChangedPathNotTheFileItOnceLedTo) {
+    root_.write_file("www/rel1/a.txt", "release 1");
+    root_.write_file("www/rel2/a.txt", "release 2");
+    root_.write_file("www/sub/f.txt", "inside");
+    std::filesystem::create_symlink("rel1", root_ / "www/current");
+    let_files_settle();
+    HttpConnection connection(server_->port());
+    for (int i = 0; i < 2; ++i) {  // the first fills the cache, the second comes from it
+        auto current = connection.request("GET", "/current/a.txt");
+        ASSERT_TRUE(current);
+        EXPECT_EQ(current->body, "release 1");
+        ASSERT_TRUE(connection.request("GET", "/inside-link.txt"));
+        ASSERT_TRUE(connection.request("GET", "/sub/f.txt"));
+    }
+    std::filesystem::remove(root_ / "www/current");
+    std::filesystem::create_symlink("rel2", root_ / "www/current");
+    auto switched = connection.request("GET", "/current/a.txt");
+    ASSERT_TRUE(switched);
+    EXPECT_EQ(switched->body, "release 2");
+    std::filesystem::remove(root_ / "www/inside-link.txt");
+    auto unlinked = connection.request("GET", "/inside-link.txt");
+    ASSERT_TRUE(unlinked);
+    EXPECT_EQ(unlinked->status, 404);
+    std::filesystem::rename(root_ / "www/sub", root_ / "moved-out");
+    std::filesystem::create_symlink(root_ / "moved-out", root_ / "www/sub");
+    auto escaped = connection.request("GET", "/sub/f.txt");
+    ASSERT_TRUE(escaped);
+    EXPECT_EQ(escaped->status, 403);
+}
+
 // Requests sent together are answered in order, whichever path answers each, and the
 // conditional, refused and missing ones in between get their own answers.
 TEST_F(StaticFiles, AnswersPipelinedRequestsInOrderWhicheverPathAnswers) {
