@@ -170,27 +170,42 @@ class Sampler(threading.Thread):
         self.join()
 
 
+CONNECTING_AT_ONCE = 128  # connects in progress at a time (hold_requests, IdleClients)
+
+
 def hold_requests(port, path, count, deadline_seconds, on_all_sent=None):
-    """Opens count connections at once, each sending GET path (HTTP/1.0), and reads every
-    reply to the end. Returns (answered with 200 and the expected body, failures by reason)."""
+    """Opens count connections, each sending GET path (HTTP/1.0), and reads every reply to the
+    end. Returns (answered with 200 and the expected body, failures by reason).
+
+    At most CONNECTING_AT_ONCE connects are in progress at a time, the next ones as soon as
+    those complete: thousands of SYNs at once overflow the listen queue, and the dropped ones
+    come back after the kernel's 1, 3, 7, 15... s back-off, which then measures TCP, not the
+    server. on_all_sent is called once every request has been sent."""
     request = f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode()
     selector = selectors.DefaultSelector()
     replies, failures = {}, {}
-    for _ in range(count):
-        connection = socket.socket()
-        connection.setblocking(False)
-        connection.connect_ex(("127.0.0.1", port))
-        replies[connection] = bytearray()
-        selector.register(connection, selectors.EVENT_WRITE)
-    if on_all_sent:
-        on_all_sent()
+    opened, connecting = 0, 0
     ok = 0
     deadline = time.monotonic() + deadline_seconds
-    while selector.get_map() and time.monotonic() < deadline:
+    while (opened < count or selector.get_map()) and time.monotonic() < deadline:
+        while opened < count and connecting < CONNECTING_AT_ONCE:
+            connection = socket.socket()
+            connection.setblocking(False)
+            connection.connect_ex(("127.0.0.1", port))
+            replies[connection] = bytearray()
+            selector.register(connection, selectors.EVENT_WRITE)
+            opened, connecting = opened + 1, connecting + 1
         for key, events in selector.select(timeout=1):
             connection = key.fileobj
             try:
                 if events & selectors.EVENT_WRITE:
+                    connecting -= 1
+                    if opened == count and connecting == 0 and on_all_sent:
+                        on_all_sent()  # (this last request goes out just below)
+                        on_all_sent = None
+                    error = connection.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if error:
+                        raise OSError(error, os.strerror(error))
                     connection.sendall(request)  # 50 bytes: fits any socket buffer
                     selector.modify(connection, selectors.EVENT_READ)
                     continue
@@ -211,6 +226,8 @@ def hold_requests(port, path, count, deadline_seconds, on_all_sent=None):
             else:
                 reason = reply.split(b"\r\n", 1)[0].decode(errors="replace") or "empty reply"
                 failures[reason] = failures.get(reason, 0) + 1
+    if on_all_sent:  # the deadline came first: still keep the caller's promise
+        on_all_sent()
     for key in list(selector.get_map().values()):
         key.fileobj.close()
         failures["no reply before the deadline"] = failures.get(
