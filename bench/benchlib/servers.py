@@ -35,8 +35,10 @@ IDLE_CAPACITY = 12000  # idle keep-alive connections every server in the idle gr
 def fd_limit():
     """The descriptors a server may have: our hard limit, which the bench raised its soft limit
     to and which the servers inherit. A server running as root must not ask for more than this
-    (setrlimit would fail: the sandbox may not grant CAP_SYS_RESOURCE)."""
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    (setrlimit would fail: the sandbox may not grant CAP_SYS_RESOURCE). At most 65,536: nginx
+    allocates its worker_connections up front, and a hard limit of a million would cost it
+    half a GiB per worker before the first request."""
+    return min(resource.getrlimit(resource.RLIMIT_NOFILE)[1], 65536)
 
 
 def free_port():
