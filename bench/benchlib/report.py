@@ -338,7 +338,8 @@ def format_targets(results, rows):
         if r["server"] == OURS:
             verdict = ("met" if r["complete"] and r["rss_growth_bytes"] < SLOW_GROWTH_LIMIT
                        else "NOT met")
-            lines.append(f"  slow client       RSS growth {r['rss_growth_bytes'] / MIB:.1f} MiB over "
+            lines.append(f"  slow client       RSS growth {r['rss_growth_bytes'] / MIB:.1f} MiB "
+                         f"over "
                          f"{r['body_bytes'] / MIB:.0f} MiB (target < 16 MiB): {verdict}")
     for (server, framing), ratio in body_cpu_ratios(results).items():
         if server == OURS and ratio is not None:
@@ -421,7 +422,8 @@ set arrow from graph 0, first 1 to graph 1, first 1 nohead dashtype 2
         if rows:
             file.write('set title "req/s relative to the best peer in the same run (medians; '
                        '1.0 = best peer; higher is better)"\n'
-                       f'plot for [i=2:{columns}] "{speed}" using i:xtic(1) title columnheader(i)\n')
+                       f'plot for [i=2:{columns}] "{speed}" using i:xtic(1) '
+                       'title columnheader(i)\n')
         if memory:
             file.write('set size 1,0.32\nset origin 0,0\nset xtics norotate\n'
                        'set title "server memory relative to the best peer (lower is better)"\n'
