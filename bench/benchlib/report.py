@@ -146,6 +146,10 @@ def format_table(results, scenarios, rows):
                 lines.append(f"{'':26}{'GB/s':8}" + "".join(
                     f"{format(c['median'] * MIB / 1e9, '.2f') if c else '-':>{WIDTH}}"
                     for c in cells))
+    failed = [f"  {r['server']} {r['scenario']}: {r['error']}" for r in results["wrk"]
+              if "error" in r]
+    if failed:  # not measured at all: a wrong answer, or TLS below 1.3
+        lines += ["", "FAILED checks (these scenarios were not measured):", *failed]
     sections = [format_tls_checks(results), format_ceiling(results), format_resources(results),
                 format_idle(results), format_body_cpu(results), format_targets(results, rows)]
     for section in sections:
