@@ -113,14 +113,26 @@ def spooled_bytes(pids, directory):
     return total
 
 
-def cpu_seconds(pids):
-    """User + system CPU time the live pids have used so far."""
-    total = 0
+def cpu_seconds_by_pid(pids):
+    """{pid: user + system CPU seconds so far} for the pids still alive."""
+    seconds = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
         except (OSError, IndexError, ValueError):
             continue
-    return total / CLOCK_TICKS
+    return seconds
+
+
+def cpu_seconds(pids):
+    """User + system CPU time the live pids have used so far."""
+    return sum(cpu_seconds_by_pid(pids).values())
+
+
+def cpu_seconds_between(before, after):
+    """CPU used between two cpu_seconds_by_pid readings by the pids alive at both: a pid that
+    ended in between (a forked child that exec'd a script) would otherwise take its time away
+    and could make the difference negative."""
+    return sum(after[pid] - before[pid] for pid in before.keys() & after.keys())

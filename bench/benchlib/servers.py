@@ -4,10 +4,15 @@ stopped by the pids we started. No system service, unit or port 80 is ever invol
 
 Every server logs errors to the run's log directory and keeps no access log, so none pays for
 logging that the others skip. Keep-alive is unlimited wherever the server has a per-connection
-request cap, so wrk's connections are not reopened by one server and kept by another.
+request cap, so wrk's connections are not reopened by one server and kept by another, and every
+server keeps an idle keep-alive connection for the same KEEP_ALIVE_SECONDS (the idle group).
+
+When the run has a certificate (site.tls_cert), cgihost, lighttpd, nginx and nginx + fcgiwrap
+also listen with TLS 1.3 only on a second port (Running.tls_port); Apache is left out of TLS.
 """
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -17,7 +22,23 @@ import urllib.request
 
 STOP_TIMEOUT_SECONDS = 15
 READY_TIMEOUT_SECONDS = 20
-HELD_CAPACITY = 1200  # concurrent requests every server is configured to hold (scenario 5)
+HELD_CAPACITY = 5200  # concurrent requests every server is configured to hold (scenario 5)
+# Peers that cannot reasonably hold 5,000 CGI requests at once are held to this many (their
+# held_limit): Apache's mod_cgid forks every script from its one cgid daemon and took minutes
+# to answer 5,000 on 2 cores; fcgiwrap needs a preforked process per held request, and nginx
+# answered 502 to most of 5,000 (fcgiwrap's socket queue overflows).
+PEER_HELD_LIMIT = 1000
+KEEP_ALIVE_SECONDS = 300  # long enough that the idle group's connections all stay open
+IDLE_CAPACITY = 12000  # idle keep-alive connections every server in the idle group accepts
+
+
+def fd_limit():
+    """The descriptors a server may have: our hard limit, which the bench raised its soft limit
+    to and which the servers inherit. A server running as root must not ask for more than this
+    (setrlimit would fail: the sandbox may not grant CAP_SYS_RESOURCE). At most 65,536: nginx
+    allocates its worker_connections up front, and a hard limit of a million would cost it
+    half a GiB per worker before the first request."""
+    return min(resource.getrlimit(resource.RLIMIT_NOFILE)[1], 65536)
 
 
 def free_port():
@@ -35,6 +56,12 @@ class Site:
         self.cgi_dir = os.path.join(root, "cgi-bin")
         self.logs = os.path.join(root, "logs")
         self.cgihost_binary = cgihost_binary
+        self.static_floor_binary = None  # bench/static_floor.c, compiled by prepare_site
+        self.tls_cert = self.tls_key = None  # set when the run has the tls group
+
+    @property
+    def tls(self):
+        return self.tls_cert is not None
 
     def server_dir(self, name):
         path = os.path.join(self.root, "servers", name)
@@ -46,8 +73,9 @@ class Site:
 class Running:
     """Started processes of one server; stop() ends them by pid, last started first."""
 
-    def __init__(self, name, port, processes):
+    def __init__(self, name, port, processes, tls_port=None):
         self.name, self.port, self.processes = name, port, processes
+        self.tls_port = tls_port  # None: this server was not started with TLS
 
     @property
     def root_pids(self):
@@ -119,6 +147,9 @@ def _wait_for_children(pid, count):
 class Cgihost:
     name = "cgihost"
     static, cgi = True, True
+    held_limit = None  # holds as many sleepers as asked (--held)
+    peer = False  # ours: compared with the peers, never one of them
+    tls = True
     body_cpu = True  # takes max_body_bytes (the body-cpu scenario)
 
     def start(self, site, max_body_bytes=None):
@@ -133,24 +164,34 @@ class Cgihost:
                 "--cgi-max-processes", str(HELD_CAPACITY * 2),
                 # wrk's connections all come from 127.0.0.1: no per-client cap.
                 "--cgi-max-per-client", "0",
+                "--max-connections", str(max(IDLE_CAPACITY, HELD_CAPACITY)),
+                "--keep-alive-timeout", str(KEEP_ALIVE_SECONDS),
                 "--cgi-timeout", "300", "--cgi-max-time", "600", "--write-timeout", "300",
                 "--access-log", "", "--error-log", log_path, "--log-level", "warn",
                 "--shutdown-grace", "1"]
         if max_body_bytes:
             argv += ["--max-body-size", str(max_body_bytes)]
-        return _wait_ready(Running(self.name, port, [_start(argv, log_path)]), log_path)
+        tls_port = None
+        if site.tls:
+            tls_port = free_port()
+            argv += ["--listen-tls", f"127.0.0.1:{tls_port}",
+                     "--tls-cert", site.tls_cert, "--tls-key", site.tls_key]
+        running = Running(self.name, port, [_start(argv, log_path)], tls_port)
+        return _wait_ready(running, log_path)
 
 
 class Apache:
     """Apache 2.4, mpm_event + mod_cgid, as Debian ships it, run from our own config."""
     name = "apache"
     static, cgi = True, True
+    peer, tls = True, False  # no TLS: the tls group compares cgihost, lighttpd and nginx
+    held_limit = PEER_HELD_LIMIT
     body_cpu = True
     modules = "/usr/lib/apache2/modules"
 
     def config(self, site, port, home, max_body_bytes=None):
         threads_per_child = 25
-        server_limit = HELD_CAPACITY // threads_per_child
+        server_limit = -(-HELD_CAPACITY // threads_per_child)  # rounded up
         return f"""ServerRoot "{home}"
 ServerName 127.0.0.1
 Listen 127.0.0.1:{port}
@@ -178,7 +219,7 @@ MaxSpareThreads {server_limit * threads_per_child}
 MaxConnectionsPerChild 0
 KeepAlive On
 MaxKeepAliveRequests 0
-KeepAliveTimeout 15
+KeepAliveTimeout {KEEP_ALIVE_SECONDS}
 Timeout 300
 EnableSendfile On
 LimitRequestBody {max_body_bytes or 1 << 30}
@@ -210,13 +251,19 @@ class Lighttpd:
     to temp files when the client is slower than the script)."""
     name = "lighttpd"
     static, cgi = True, True
+    peer, tls = True, True
+    held_limit = None
     body_cpu = True
     workers = 2
 
-    def config(self, site, port, home, max_body_bytes=None):
+    def config(self, site, port, home, max_body_bytes=None, tls_port=None):
         # server.max-request-size is in KiB and counts the head too: a KiB of room for it.
         max_request_kib = (max_body_bytes or 1 << 30) // 1024 + 1
-        return f"""server.modules = ("mod_alias", "mod_cgi")
+        modules = '"mod_alias", "mod_cgi"' + (', "mod_openssl"' if tls_port else "")
+        # Per worker process: every descriptor we may have, and connections to match (each
+        # idle one costs one descriptor; a held CGI request costs about three).
+        max_fds = fd_limit()
+        return f"""server.modules = ({modules})
 server.document-root = "{site.docroot}"
 server.bind = "127.0.0.1"
 server.port = {port}
@@ -224,8 +271,9 @@ server.pid-file = "{home}/lighttpd.pid"
 server.errorlog = "{site.logs}/lighttpd-error.log"
 server.upload-dirs = ("{home}")
 server.max-worker = {self.workers}
-server.max-fds = 4096
-server.max-connections = 8192
+server.max-fds = {max_fds}
+server.max-connections = {max_fds // 2}
+server.max-keep-alive-idle = {KEEP_ALIVE_SECONDS}
 server.max-keep-alive-requests = 100000000  # 0 would turn keep-alive off
 server.max-read-idle = 300
 server.max-write-idle = 300
@@ -236,20 +284,41 @@ alias.url = ("/cgi-bin/" => "{site.cgi_dir}/")
 $HTTP["url"] =~ "^/cgi-bin/" {{
     cgi.assign = ("" => "")
 }}
+""" + (self.tls_config(site, tls_port) if tls_port else "")
+
+    @staticmethod
+    def tls_config(site, tls_port):
+        return f"""$SERVER["socket"] == "127.0.0.1:{tls_port}" {{
+    ssl.engine = "enable"
+    ssl.pemfile = "{site.tls_cert}"
+    ssl.privkey = "{site.tls_key}"
+    ssl.openssl.ssl-conf-cmd = ("MinProtocol" => "TLSv1.3")
+}}
 """
 
     def start(self, site, max_body_bytes=None):
         port = free_port()
+        tls_port = free_port() if site.tls else None
         home = site.server_dir("lighttpd")
         path = os.path.join(home, "lighttpd.conf")
         with open(path, "w") as config:
-            config.write(self.config(site, port, home, max_body_bytes))
+            config.write(self.config(site, port, home, max_body_bytes, tls_port))
         log_path = os.path.join(site.logs, "lighttpd-stdout.log")
         process = _start(["/usr/sbin/lighttpd", "-D", "-f", path], log_path)
-        return _wait_ready(Running(self.name, port, [process]), log_path)
+        return _wait_ready(Running(self.name, port, [process], tls_port), log_path)
 
 
-def _nginx_config(site, port, home, cgi_socket=None):
+def _nginx_config(site, port, home, cgi_socket=None, tls_port=None):
+    tls = ""
+    if tls_port:
+        # nginx's defaults otherwise: no session cache (but TLS 1.3 tickets on, as lighttpd's
+        # and cgihost's), so the handshake test measures the same full handshakes everywhere
+        # as long as the client does not resume (wrk does not).
+        tls = f"""
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {site.tls_cert};
+        ssl_certificate_key {site.tls_key};
+        ssl_protocols TLSv1.3;"""
     cgi = ""
     if cgi_socket:
         cgi = f"""
@@ -276,18 +345,18 @@ def _nginx_config(site, port, home, cgi_socket=None):
 master_process on;
 user root;
 worker_processes 2;
-worker_rlimit_nofile 16384;
+worker_rlimit_nofile {fd_limit()};
 pid {home}/nginx.pid;
 error_log {site.logs}/nginx-error.log warn;
 events {{
-    worker_connections 8192;
+    worker_connections {fd_limit() - 100};
 }}
 http {{
     access_log off;
     sendfile on;
     tcp_nopush on;
     keepalive_requests 100000000;
-    keepalive_timeout 15s;
+    keepalive_timeout {KEEP_ALIVE_SECONDS}s;
     client_body_temp_path {home}/client_body;
     fastcgi_temp_path {home}/fastcgi;
     proxy_temp_path {home}/proxy;
@@ -295,7 +364,7 @@ http {{
     scgi_temp_path {home}/scgi;
     default_type application/octet-stream;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port};{tls}
         root {site.docroot};{cgi}
     }}
 }}
@@ -306,17 +375,19 @@ class Nginx:
     """nginx (Debian's nginx-light), 2 worker processes, for static files only."""
     name = "nginx"
     static, cgi = True, False
+    peer, tls = True, True
     body_cpu = False
 
     def start(self, site):
         port = free_port()
+        tls_port = free_port() if site.tls else None
         home = site.server_dir(self.name)
         path = os.path.join(home, "nginx.conf")
         with open(path, "w") as config:
-            config.write(_nginx_config(site, port, home))
+            config.write(_nginx_config(site, port, home, tls_port=tls_port))
         log_path = os.path.join(site.logs, "nginx-stdout.log")
         process = _start(["/usr/sbin/nginx", "-c", path, "-p", home], log_path)
-        return _wait_ready(Running(self.name, port, [process]), log_path)
+        return _wait_ready(Running(self.name, port, [process], tls_port), log_path)
 
 
 class NginxFcgiwrap:
@@ -324,6 +395,8 @@ class NginxFcgiwrap:
     as many preforked processes as requests it must hold at once (-c)."""
     name = "nginx+fcgiwrap"
     static, cgi = False, True
+    peer, tls = True, True
+    held_limit = PEER_HELD_LIMIT
     body_cpu = False  # not set up for 64 MiB bodies (client_max_body_size, temp files)
 
     def __init__(self, fcgiwrap_processes=256):
@@ -331,6 +404,7 @@ class NginxFcgiwrap:
 
     def start(self, site, fcgiwrap_processes=None):
         port = free_port()
+        tls_port = free_port() if site.tls else None
         home = site.server_dir("nginx-fcgiwrap")
         cgi_socket = os.path.join(home, "fcgiwrap.sock")
         if os.path.exists(cgi_socket):
@@ -342,13 +416,29 @@ class NginxFcgiwrap:
         _wait_for_socket(cgi_socket)
         path = os.path.join(home, "nginx.conf")
         with open(path, "w") as config:
-            config.write(_nginx_config(site, port, home, cgi_socket))
+            config.write(_nginx_config(site, port, home, cgi_socket, tls_port))
         _wait_for_children(wrapper.pid, count)
         nginx = _start(["/usr/sbin/nginx", "-c", path, "-p", home], log_path)
-        return _wait_ready(Running(self.name, port, [wrapper, nginx]), log_path)
+        return _wait_ready(Running(self.name, port, [wrapper, nginx], tls_port), log_path)
 
 
-ALL = [Cgihost(), Apache(), Lighttpd(), Nginx(), NginxFcgiwrap()]
+class StaticFloor:
+    """bench/static_floor.c: bare evhttp answering from memory, 2 threads. Not a peer: the
+    static figures of every server are also given as a ratio to it."""
+    name = "evhttp-floor"
+    static, cgi = True, False
+    peer, tls = False, False
+    body_cpu = False
+
+    def start(self, site):
+        port = free_port()
+        log_path = os.path.join(site.logs, "static-floor.log")
+        process = _start([site.static_floor_binary, str(port)], log_path)
+        return _wait_ready(Running(self.name, port, [process]), log_path)
+
+
+ALL = [Cgihost(), Apache(), Lighttpd(), Nginx(), NginxFcgiwrap(), StaticFloor()]
+FLOOR = StaticFloor.name
 BY_NAME = {server.name: server for server in ALL}
 
 
