@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     pthread_t threads[THREADS];
     for (int i = 0; i < THREADS; ++i)
         if (pthread_create(&threads[i], NULL, serve, &port) != 0) die("pthread_create");
-    for (int i = 0; i < THREADS; ++i) pthread_join(threads[i], NULL);
+    for (int i = 0; i < THREADS; ++i)
+        pthread_join(threads[i], NULL);
     return 0;
 }
