@@ -112,7 +112,7 @@ TEST_F(ConnectionLimits, DropsAHeadTrickledAByteASecondAtTheHeaderTimeoutWhileSe
         bool open = still_open(connection.fd(), slow_received, 500ms);
         for (size_t i = 0; open && i < head.size() && seconds_since(opened) < kHangGuard.count();
              ++i) {
-            if (::send(connection.fd(), &head[i], 1, MSG_NOSIGNAL) != 1) break;
+            if (::send(connection.fd(), &head[i], 1, MSG_NOSIGNAL) != 1) break;  // closed
             open = still_open(connection.fd(), slow_received, 1000ms);
         }
         dropped_after = seconds_since(opened);
@@ -205,7 +205,12 @@ TEST_F(ConnectionLimits, DropsABodyTrickledBelowTheMinimumRate) {
     bool open = true;
     // 10 bytes a second earn a tenth of a second each second: due at about 1.1 s.
     while (open && seconds_since(started) < kHangGuard.count()) {
-        if (::send(connection.fd(), "0123456789", 10, MSG_NOSIGNAL) != 10) break;
+        // The server may answer 408 and close between two sends: the next send then fails,
+        // which is the drop this test waits for (seen in CI), not a reason to give up.
+        if (::send(connection.fd(), "0123456789", 10, MSG_NOSIGNAL) != 10) {
+            open = false;
+            break;
+        }
         open = still_open(connection.fd(), received, 1000ms);
     }
     EXPECT_FALSE(open) << "the trickled body was never dropped";
