@@ -144,6 +144,7 @@ void RequestIntake::await_next_request() {
     body_ = {};
     mode_ = Mode::receiving;
     deadline_.await_next();
+    unsent_at_last_look_ = 0;
     timeval idle = to_timeval(services_.settings->keep_alive_timeout);
     event_add(idle_timer_.get(), &idle);
 }
@@ -453,6 +454,26 @@ void RequestIntake::on_idle_timeout(evutil_socket_t, short, void* self) {
         intake.deadline_.phase() != RequestDeadline::Phase::idle) {
         return;
     }
+    // An answer still leaving (a quick answer larger than the socket could take at once) is
+    // not idleness: it must make progress every write timeout, and once it is out the client
+    // gets a whole keep-alive period for its next request.
+    const size_t unsent = evbuffer_get_length(bufferevent_get_output(intake.transport_->socket()));
+    if (unsent > 0 || intake.unsent_at_last_look_ > 0) {
+        if (unsent > 0 && unsent >= intake.unsent_at_last_look_ &&
+            intake.unsent_at_last_look_ > 0) {
+            intake.services_.logger.info(
+                "closed a connection whose client took none of its "
+                "answer for the write timeout");
+            evhttp_connection_free(intake.connection_);
+            return;
+        }
+        intake.unsent_at_last_look_ = unsent;
+        const IntakeSettings& settings = *intake.services_.settings;
+        timeval next =
+            to_timeval(unsent > 0 ? settings.write_timeout : settings.keep_alive_timeout);
+        event_add(intake.idle_timer_.get(), &next);
+        return;
+    }
     if (intake.has_unread_input()) {
         timeval idle = to_timeval(intake.services_.settings->keep_alive_timeout);
         event_add(intake.idle_timer_.get(), &idle);
@@ -460,6 +481,10 @@ void RequestIntake::on_idle_timeout(evutil_socket_t, short, void* self) {
         return;
     }
     evhttp_connection_free(intake.connection_);
+}
+
+bool RequestIntake::sending() const {
+    return evbuffer_get_length(bufferevent_get_output(transport_->socket())) > 0;
 }
 
 bool RequestIntake::has_unread_input() const {

@@ -52,6 +52,9 @@ struct IntakeSettings {
     // that a request already waiting in the socket when it runs out (the loop was busy) is
     // served rather than dropped with the connection.
     double keep_alive_timeout = 15;
+    // Seconds an answer the intake wrote itself (a quick answer, a refusal) may stall in the
+    // socket's buffer before the connection is dropped (--write-timeout).
+    double write_timeout = 60;
     // --proxy-protocol: every connection starts with a PROXY header naming the client.
     bool proxy_protocol = false;
     // --trusted-proxies: peers whose forwarding headers name the client (forwarded.hpp).
@@ -121,6 +124,9 @@ class RequestIntake {
     // The connection's TLS facts; nullopt in the clear.
     std::optional<TlsSessionFacts> tls_facts() const { return transport_->tls_facts(); }
     bool is_tls() const { return transport_->is_tls(); }
+    // Bytes of an answer the intake wrote itself still wait for the client to take them: the
+    // connection is answering, not idle, and a server stopping waits for them.
+    bool sending() const;
     // Sets who the client is, and the scheme it used, on a request whose header fields are
     // filled: the connection's peer, or the PROXY header's source, or what a trusted proxy's
     // forwarding headers say. Every later decision (--allow, the per-client caps, the login
@@ -181,6 +187,7 @@ class RequestIntake {
     RequestDeadline deadline_;
     ReceivedBody body_;
     uint64_t lingered_bytes_ = 0;
+    size_t unsent_at_last_look_ = 0;  // on_idle_timeout's view of sending(), to see progress
     int reads_this_wake_ = 0;
     bool flushing_ = false;  // only the loop's flush event writes to the socket
     EventPtr flush_event_;   // scheduled when evhttp adds output; also waits for EV_WRITE

@@ -53,6 +53,7 @@ IntakeSettings make_intake_settings(const Config& config) {
     intake.spool_threshold = config.body_spool_threshold;
     intake.spool_dir = config.body_spool_dir;
     intake.keep_alive_timeout = config.keep_alive_timeout;
+    intake.write_timeout = config.write_timeout;
     intake.proxy_protocol = config.proxy_protocol;
     std::string error;  // validated by parse_config
     intake.trusted_proxies =

@@ -191,8 +191,11 @@ void Worker::on_drain_tick(evutil_socket_t, short, void* self) {
 
 size_t Worker::in_flight() const {
     size_t total = 0;
-    for (const auto& [connection, state] : connections_)
+    for (const auto& [connection, state] : connections_) {
         total += static_cast<size_t>(state.busy);
+        // A quick answer (no evhttp request, so not busy) still leaving for a slow reader.
+        if (state.busy == 0 && state.intake != nullptr && state.intake->sending()) ++total;
+    }
     return total;
 }
 

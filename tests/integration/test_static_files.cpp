@@ -2,15 +2,20 @@
 // path safety, and memory use while a large file is sent.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -508,6 +513,137 @@ TEST_F(StaticFiles, AnswersAThousandPipelinedRequestsToAClientThatReadsLate) {
         ASSERT_EQ(response->status, 200) << i;
         ASSERT_EQ(response->body.size(), 4096u) << i;
     }
+}
+
+// Bytes the kernel holds for the server's end of a loopback connection (its send queue, from
+// /proc/net/tcp), found by the two ports; nullopt when the row is not there.
+std::optional<size_t> server_send_queue(uint16_t server_port, uint16_t client_port) {
+    std::ifstream table("/proc/net/tcp");
+    std::string line;
+    std::getline(table, line);  // the column names
+    while (std::getline(table, line)) {
+        unsigned local_port = 0;
+        unsigned remote_port = 0;
+        unsigned long tx_queue = 0;
+        if (std::sscanf(line.c_str(), " %*d: %*8x:%4x %*8x:%4x %*2x %8lx:", &local_port,
+                        &remote_port, &tx_queue) == 3 &&
+            local_port == server_port && remote_port == client_port) {
+            return static_cast<size_t>(tx_queue);
+        }
+    }
+    return std::nullopt;
+}
+
+// A quick answer that the socket cannot take at once waits in the socket's buffer. To get one,
+// a client reads nothing and asks for a remembered 60,000-byte file again and again, until the
+// kernel (the server's send queue and the client's receive queue) holds less than all the
+// answers so far: the last one is partly in the server's own buffer, and no request follows.
+class AnswersFromMemoryToASlowReader : public StaticFiles {
+  protected:
+    static constexpr size_t kWide = 60000;  // small enough to be answered from memory
+
+    void start_with(const std::vector<std::string>& extra) {
+        std::vector<std::string> args = server_args(root_);
+        args.insert(args.end(), extra.begin(), extra.end());
+        server_ = std::make_unique<TestServer>(args);
+        root_.write_file("www/wide.txt", std::string(kWide, 'w'));
+        let_files_settle();
+        ASSERT_TRUE(get("/wide.txt"));  // now remembered: the next GET is answered from memory
+        connection_ = std::make_unique<HttpConnection>(server_->port());
+        sockaddr_in local{};
+        socklen_t length = sizeof local;
+        ASSERT_EQ(::getsockname(connection_->fd(), reinterpret_cast<sockaddr*>(&local), &length),
+                  0);
+        client_port_ = ntohs(local.sin_port);
+        // One answer read whole gives its size on the wire.
+        connection_->send_raw(kRequest);
+        auto first = connection_->read_response();
+        ASSERT_TRUE(first && first->status == 200);
+        answer_size_ =
+            first->version.size() + 5 + first->reason.size() + 2 + 2 + first->body.size();
+        for (const auto& [name, value] : first->headers)
+            answer_size_ += name.size() + 2 + value.size() + 2;
+    }
+
+    // Asks until an answer is left partly unsent; the number of answers asked for.
+    size_t fill_until_an_answer_waits() {
+        for (size_t asked = 1; asked <= 200; ++asked) {
+            connection_->send_raw(kRequest);
+            // Short of the answers so far, and still short a while later (a server slow to
+            // answer under load is not a waiting answer).
+            if (kernel_holds_less_than(asked * answer_size_, std::chrono::milliseconds(50)) &&
+                kernel_holds_less_than(asked * answer_size_, std::chrono::milliseconds(500))) {
+                return asked;
+            }
+        }
+        return 0;
+    }
+
+    bool kernel_holds_less_than(size_t bytes, std::chrono::milliseconds after) const {
+        std::this_thread::sleep_for(after);
+        std::optional<size_t> queued = server_send_queue(server_->port(), client_port_);
+        int received = 0;
+        ::ioctl(connection_->fd(), FIONREAD, &received);
+        return queued && *queued + static_cast<size_t>(received) < bytes;
+    }
+
+    static constexpr const char* kRequest = "GET /wide.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+    std::unique_ptr<HttpConnection> connection_;
+    uint16_t client_port_ = 0;
+    size_t answer_size_ = 0;
+};
+
+// The keep-alive timeout running out while that answer waits must not cut it: the connection
+// is answering, not idle (the old code closed it and the client got part of the answer).
+TEST_F(AnswersFromMemoryToASlowReader, FinishesTheAnswerThoughTheKeepAliveTimeoutPasses) {
+    start_with({"--keep-alive-timeout", "1"});
+    const size_t asked = fill_until_an_answer_waits();
+    ASSERT_GT(asked, 0u) << "the kernel took every answer";
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past the keep-alive timeout
+    for (size_t i = 0; i < asked; ++i) {
+        auto answer = connection_->read_response(false, kHangGuard);
+        ASSERT_TRUE(answer) << "answer " << i + 1 << " of " << asked << " was cut";
+        EXPECT_EQ(answer->body.size(), kWide);
+    }
+    // Once it is out, the connection serves the next request as before.
+    connection_->send_raw(kRequest);
+    auto again = connection_->read_response(false, kHangGuard);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->body.size(), kWide);
+}
+
+// A server told to stop lets such an answer finish within its grace period, as it does a
+// request still being answered.
+TEST_F(AnswersFromMemoryToASlowReader, FinishesTheAnswerWhenTheServerStops) {
+    start_with({"--shutdown-grace", "30"});
+    const size_t asked = fill_until_an_answer_waits();
+    ASSERT_GT(asked, 0u) << "the kernel took every answer";
+    ASSERT_EQ(::kill(server_->pid(), SIGTERM), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the loop may end meanwhile
+    for (size_t i = 0; i < asked; ++i) {
+        auto answer = connection_->read_response(false, kHangGuard);
+        ASSERT_TRUE(answer) << "answer " << i + 1 << " of " << asked << " was cut";
+        EXPECT_EQ(answer->body.size(), kWide);
+    }
+}
+
+// A client that then takes none of it is dropped at the write timeout, not held forever.
+TEST_F(AnswersFromMemoryToASlowReader, DropsAClientThatTakesNoneOfItAtTheWriteTimeout) {
+    start_with({"--keep-alive-timeout", "1", "--write-timeout", "1"});
+    const size_t asked = fill_until_an_answer_waits();
+    ASSERT_GT(asked, 0u) << "the kernel took every answer";
+    const auto give_up = std::chrono::steady_clock::now() + kHangGuard;
+    bool dropped = false;
+    while (!dropped && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        dropped = server_->error_log().find("took none of its answer for the write timeout") !=
+                  std::string::npos;
+    }
+    EXPECT_TRUE(dropped);
+    size_t whole = 0;
+    while (connection_->read_response(false, kHangGuard))
+        ++whole;
+    EXPECT_LT(whole, asked) << "the last answer was cut, and the connection closed";
 }
 
 // ---- a large file: right bytes, bounded memory ----
