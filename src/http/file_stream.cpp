@@ -17,17 +17,17 @@ namespace {
 constexpr uint64_t kPieceBytes = uint64_t{256} * 1024;
 
 // Reads up to `length` bytes of `fd` from `offset` into `into`; 0 on an error or end of file.
-size_t read_piece(std::vector<char>& into, int fd, uint64_t offset, uint64_t length) {
+size_t read_piece(char* into, int fd, uint64_t offset, uint64_t length) {
     ssize_t n = 0;
     do {
-        n = ::pread(fd, into.data(), length, static_cast<off_t>(offset));
+        n = ::pread(fd, into, length, static_cast<off_t>(offset));
     } while (n < 0 && errno == EINTR);
     return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
 // evbuffer_add_reference's cleanup: the output is done with the piece.
 void release_piece(const void*, size_t, void* share) {
-    delete static_cast<std::shared_ptr<std::vector<char>>*>(share);
+    delete static_cast<std::shared_ptr<char[]>*>(share);
 }
 
 }  // namespace
@@ -35,7 +35,9 @@ void release_piece(const void*, size_t, void* share) {
 FileStream::FileStream(evhttp_request* req, FileBody file)
     : req_(req),
       file_(std::move(file)),
-      piece_(std::make_shared<std::vector<char>>(
+      // Left uninitialised: pread fills what is sent. (Zeroing it cost a quarter of the
+      // server's CPU for 1 MiB files over TLS.)
+      piece_(std::make_shared_for_overwrite<char[]>(
           static_cast<size_t>(std::min(kPieceBytes, file_.length)))) {}
 
 std::unique_ptr<FileStream> FileStream::start(evhttp_request* req, int status, const char* reason,
@@ -59,7 +61,7 @@ void FileStream::send_next_piece() {
         return;
     }
     const uint64_t length = std::min(kPieceBytes, file_.length - sent_);
-    const size_t got = read_piece(*piece_, file_.fd.get(), file_.offset + sent_, length);
+    const size_t got = read_piece(piece_.get(), file_.fd.get(), file_.offset + sent_, length);
     if (got == 0) {
         // The head promised more than we can send: only a cut connection says so now.
         evhttp_connection_free(evhttp_request_get_connection(req_));
@@ -69,8 +71,8 @@ void FileStream::send_next_piece() {
     // The previous piece has left (we are called once the output is empty), so its memory
     // is ours to read into again.
     EvbufferPtr piece(evbuffer_new());
-    evbuffer_add_reference(piece.get(), piece_->data(), got, &release_piece,
-                           new std::shared_ptr<std::vector<char>>(piece_));
+    evbuffer_add_reference(piece.get(), piece_.get(), got, &release_piece,
+                           new std::shared_ptr<char[]>(piece_));
     // on_piece_sent runs once evhttp's output is empty, i.e. this piece is in the kernel.
     evhttp_send_reply_chunk_with_cb(req_, piece.get(), &FileStream::on_piece_sent, this);
 }

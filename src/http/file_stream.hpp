@@ -7,7 +7,6 @@
 #include <event2/http.h>
 
 #include <memory>
-#include <vector>
 
 #include "http/http_message.hpp"
 
@@ -36,7 +35,7 @@ class FileStream {
     // One piece's memory, read into again for each piece and lent to evhttp's output by
     // reference (so no piece is allocated, and under ASan none fills the quarantine). The
     // output holds a share until it drops the piece, which may be after this stream is gone.
-    std::shared_ptr<std::vector<char>> piece_;
+    std::shared_ptr<char[]> piece_;
 };
 
 }  // namespace cgihost
