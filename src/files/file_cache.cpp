@@ -29,8 +29,20 @@ FileIdentity identity_of(const struct stat& st) {
                         st.st_ctim.tv_nsec};
 }
 
+bool FileCache::knows(const std::shared_ptr<const void>& site, const std::string& raw_path,
+                      bool in_memory_only) const {
+    if (site != site_) return false;
+    auto it = entries_.find(raw_path);
+    return it != entries_.end() && (!in_memory_only || it->second.facts->content);
+}
+
+void FileCache::forget(const std::string& raw_path) {
+    if (auto it = entries_.find(raw_path); it != entries_.end()) forget(it);
+}
+
 std::optional<FileCache::Hit> FileCache::find(const std::shared_ptr<const void>& site,
-                                              const std::string& raw_path, bool in_memory_only) {
+                                              const std::string& raw_path, bool in_memory_only,
+                                              const struct stat* seen) {
     if (site != site_) {
         clear();
         return std::nullopt;
@@ -42,7 +54,10 @@ std::optional<FileCache::Hit> FileCache::find(const std::shared_ptr<const void>&
     const FileFacts& facts = *hit.facts;
     struct stat st {};
     bool same = false;
-    if (facts.content) {
+    if (facts.content && seen != nullptr) {
+        st = *seen;
+        same = true;
+    } else if (facts.content) {
         same = ::stat(facts.path.c_str(), &st) == 0;
     } else {
         // Checked on the descriptor that will send it, so a file replaced in between is

@@ -71,8 +71,16 @@ class FileCache {
     // not changed since; a changed or vanished one is forgotten and nullopt returned, so the
     // caller resolves the path afresh. A different `site` (a reload) forgets everything.
     // With `in_memory_only`, a file sent from disk is not opened and counts as not found.
+    // `seen`, when given, is a stat() of the file the path leads to now, just taken by the
+    // caller's resolver: a file held in memory is checked against it instead of a stat() here.
     std::optional<Hit> find(const std::shared_ptr<const void>& site, const std::string& raw_path,
-                            bool in_memory_only = false);
+                            bool in_memory_only = false, const struct stat* seen = nullptr);
+    // Whether find could find raw_path, looking at nothing on disk: so a caller resolves the
+    // path (for `seen`) only when it may be worth it.
+    bool knows(const std::shared_ptr<const void>& site, const std::string& raw_path,
+               bool in_memory_only = false) const;
+    // Forgets raw_path (it no longer leads to a file).
+    void forget(const std::string& raw_path);
 
     // Remembers what serving raw_path found, making room by forgetting the oldest entries,
     // unless the file changed less than kSettleNanoseconds before `now` (CLOCK_REALTIME).

@@ -189,7 +189,11 @@ Target resolve_regular_file(const ResolverConfig& config, std::string_view url_p
     if (int error = check_access(probe.canonical, mode)) {
         return make_target(TargetKind::forbidden, url_path, error);
     }
-    if (!interpreter) return make_file_target(TargetKind::static_file, url_path, probe.canonical);
+    if (!interpreter) {
+        Target target = make_file_target(TargetKind::static_file, url_path, probe.canonical);
+        target.file_info = probe.info;
+        return target;
+    }
     Target target = make_file_target(TargetKind::cgi_script, url_path, probe.canonical);
     target.script_name = script_name;
     target.interpreter = *interpreter;

@@ -3,6 +3,8 @@
 // (realpath, stat, access) but nothing else, so it is unit-tested against a temporary tree.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -47,12 +49,13 @@ enum class TargetKind {
 
 struct Target {
     TargetKind kind = TargetKind::not_found;
-    std::string file_path;    // realpath() of the file, directory or script; "" for errors
-    std::string url_path;     // normalised, decoded URL path; "" when it could not be normalised
-    std::string script_name;  // cgi_script: URL path of the script (RFC 3875 §4.1.13)
-    std::string path_info;    // cgi_script: decoded rest after the script (RFC 3875 §4.1.5)
-    std::string interpreter;  // cgi_script via an extension handler; "" = exec file_path itself
-    int error_number = 0;     // errno behind not_found/forbidden/bad_request; 0 = a policy rule
+    std::string file_path;     // realpath() of the file, directory or script; "" for errors
+    std::string url_path;      // normalised, decoded URL path; "" when it could not be normalised
+    std::string script_name;   // cgi_script: URL path of the script (RFC 3875 §4.1.13)
+    std::string path_info;     // cgi_script: decoded rest after the script (RFC 3875 §4.1.5)
+    std::string interpreter;   // cgi_script via an extension handler; "" = exec file_path itself
+    int error_number = 0;      // errno behind not_found/forbidden/bad_request; 0 = a policy rule
+    struct stat file_info {};  // static_file: the file's stat() as the walk found it
 };
 
 // Pure (no filesystem). Percent-decodes each segment once and rejects (nullopt) a path that does

@@ -74,6 +74,28 @@ TEST_F(FileCacheTest, FindsAnUnchangedFileUnderTheSameSite) {
     EXPECT_EQ(cache.content_bytes(), 5u);
 }
 
+// The caller's resolver has just stat()ed the file: find checks against that, not a stat of its
+// own, so a stat showing another version forgets the entry even though the disk did not change.
+TEST_F(FileCacheTest, ChecksAFileInMemoryAgainstTheStatItIsGiven) {
+    FileCache cache;
+    const std::string path = write("a.txt", "hello");
+    cache.remember(site_, "/a.txt", facts_of(path), settled());
+    EXPECT_TRUE(cache.knows(site_, "/a.txt"));
+    EXPECT_TRUE(cache.knows(site_, "/a.txt", true));
+    EXPECT_FALSE(cache.knows(site_, "/b.txt"));
+    EXPECT_FALSE(cache.knows(std::make_shared<int>(2), "/a.txt"));
+    struct stat seen {};
+    ASSERT_EQ(::stat(path.c_str(), &seen), 0);
+    EXPECT_TRUE(cache.find(site_, "/a.txt", true, &seen));
+    seen.st_mtim.tv_nsec ^= 1;  // what the walk saw is another version
+    EXPECT_FALSE(cache.find(site_, "/a.txt", true, &seen));
+    EXPECT_FALSE(cache.knows(site_, "/a.txt"));
+    cache.remember(site_, "/a.txt", facts_of(path), settled());
+    cache.forget("/a.txt");
+    EXPECT_FALSE(cache.knows(site_, "/a.txt"));
+    EXPECT_EQ(cache.size(), 0u);
+}
+
 TEST_F(FileCacheTest, OpensAFileSentFromDiskAndChecksTheDescriptor) {
     FileCache cache;
     const std::string path = write("big.bin", "pretend this is large");
