@@ -180,13 +180,17 @@ bool is_static_location_allowed(const ResolverConfig& config, std::string_view c
 
 // A regular file found under docroot: static, or a script when an extension handler claims it.
 // A script reached this way has no PATH_INFO: the whole URL path names it.
+// `check_readable` false leaves out the access() check of a static file, for a caller that
+// compares the file_info it gets with a version of the file that passed it (a chmod or chown
+// changes st_ctime).
 Target resolve_regular_file(const ResolverConfig& config, std::string_view url_path,
-                            std::string_view script_name, const Probe& probe) {
+                            std::string_view script_name, const Probe& probe,
+                            bool check_readable = true) {
     if (!S_ISREG(probe.info.st_mode)) return make_target(TargetKind::forbidden, url_path);
     auto interpreter = find_interpreter(config, probe.canonical);
     // Run directly = needs exec permission; through an interpreter = only read permission.
     int mode = (interpreter && interpreter->empty()) ? X_OK : R_OK;
-    if (int error = check_access(probe.canonical, mode)) {
+    if (int error = (interpreter || check_readable) ? check_access(probe.canonical, mode) : 0) {
         return make_target(TargetKind::forbidden, url_path, error);
     }
     if (!interpreter) {
@@ -201,7 +205,7 @@ Target resolve_regular_file(const ResolverConfig& config, std::string_view url_p
 }
 
 Target resolve_directory(const ResolverConfig& config, std::string_view url_path,
-                         const std::string& directory) {
+                         const std::string& directory, bool check_readable) {
     // Relative links inside an index page only work when the URL ends in '/'.
     if (!url_path.ends_with('/')) {
         return make_file_target(TargetKind::redirect_to_slash, url_path, directory);
@@ -216,7 +220,7 @@ Target resolve_directory(const ResolverConfig& config, std::string_view url_path
             return make_target(TargetKind::forbidden, url_path);
         }
         std::string script_name = std::string(url_path) + index_name;
-        return resolve_regular_file(config, url_path, script_name, probe);
+        return resolve_regular_file(config, url_path, script_name, probe, check_readable);
     }
     if (int error = check_access(directory, R_OK | X_OK)) {
         return make_target(TargetKind::forbidden, url_path, error);
@@ -261,7 +265,8 @@ Target resolve_handler_with_path_info(const ResolverConfig& config, const std::s
     return make_target(TargetKind::not_found, url_path, ENOTDIR);
 }
 
-Target resolve_static(const ResolverConfig& config, const std::string& url_path) {
+Target resolve_static(const ResolverConfig& config, const std::string& url_path,
+                      bool check_readable) {
     const bool handlers = !config.cgi_extension_handlers.empty();
     if (!config.serve_dotfiles && has_dot_segment(url_path)) {
         // Only the PATH_INFO after a handler script may hold a hidden name: the walk stops at
@@ -278,8 +283,10 @@ Target resolve_static(const ResolverConfig& config, const std::string& url_path)
     if (!is_static_location_allowed(config, probe.canonical)) {
         return make_target(TargetKind::forbidden, url_path);
     }
-    if (S_ISDIR(probe.info.st_mode)) return resolve_directory(config, url_path, probe.canonical);
-    return resolve_regular_file(config, url_path, url_path, probe);
+    if (S_ISDIR(probe.info.st_mode)) {
+        return resolve_directory(config, url_path, probe.canonical, check_readable);
+    }
+    return resolve_regular_file(config, url_path, url_path, probe, check_readable);
 }
 
 // ---- CGI requests ----
@@ -382,11 +389,12 @@ std::optional<std::string> normalize_url_path(std::string_view raw_path) {
     return join_segments(segments, ends_with_slash);
 }
 
-Target resolve_target(const ResolverConfig& config, std::string_view raw_path) {
+Target resolve_target(const ResolverConfig& config, std::string_view raw_path,
+                      bool check_readable) {
     auto url_path = normalize_url_path(raw_path);
     if (!url_path) return make_target(TargetKind::bad_request, "");
     if (is_cgi_request(config, *url_path)) return resolve_cgi(config, *url_path);
-    return resolve_static(config, *url_path);
+    return resolve_static(config, *url_path, check_readable);
 }
 
 }  // namespace cgihost

@@ -73,6 +73,9 @@ std::optional<std::string> normalize_url_path(std::string_view raw_path);
 // walk, while a static file followed by more path is not_found. A static file's realpath() must
 // lie inside docroot unless follow_symlinks_outside, a script's inside cgi_dir unless
 // cgi_follow_symlinks (or follow_symlinks_outside), and a static request never reaches cgi_dir.
-Target resolve_target(const ResolverConfig& config, std::string_view raw_path);
+// `check_readable` false skips the access() check of a static file (never of a script): only
+// for a caller that then requires file_info to match a version of the file that passed it.
+Target resolve_target(const ResolverConfig& config, std::string_view raw_path,
+                      bool check_readable = true);
 
 }  // namespace cgihost

@@ -368,15 +368,16 @@ std::optional<std::string> Worker::answer_quickly(evhttp_connection* connection,
 // The remembered file for a URL path, if the path still leads to it. The file's identity alone
 // does not say so: a symlink on the way switched (a "current" release link), removed, or a
 // directory moved out of the docroot and linked back would leave the old file unchanged. So
-// the path is walked again (an lstat per segment, access()), and the walk's stat of the file
-// is what shows it unchanged; what is saved is the open, read, close and formatting of it.
+// the path is walked again (an lstat per segment), and the walk's stat of the file is what
+// shows it unchanged; what is saved is the open, read, close and formatting of it.
 std::optional<FileCache::Hit> Worker::cached_file(const std::shared_ptr<const Site>& site,
                                                   const std::string& raw_path,
                                                   bool in_memory_only) {
     if (raw_path.size() > kMaxCachedPathBytes) return std::nullopt;
     if (!file_cache_.knows(site, raw_path, in_memory_only)) return std::nullopt;
-    // The walk's stat() of the file doubles as the check that it is unchanged.
-    const Target target = resolve_target(site->resolver, raw_path);
+    // The walk's stat() of the file doubles as the check that it is unchanged, and an unchanged
+    // file (st_ctime included: chmod, chown, ACLs) is still readable, so access() is left out.
+    const Target target = resolve_target(site->resolver, raw_path, false);
     if (target.kind != TargetKind::static_file) {
         file_cache_.forget(raw_path);
         return std::nullopt;  // the usual path serves it, and remembers the new answer

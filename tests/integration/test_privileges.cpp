@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "cgi_fixture.hpp"
 
@@ -113,6 +116,31 @@ TEST_F(Privileges, StartedAsRootWithoutUserItRunsAsWwwDataAndSaysSo) {
                                    std::to_string(expected.uid)));
     auto lines = fetch_lines("/cgi-bin/t?probe-privileges");
     EXPECT_EQ(lines["uid"], ids(expected.uid));
+}
+
+// A small file the server holds in memory is served from there only while it is unchanged,
+// st_ctime included: once its mode shuts the server's user out, the answer is 403, as a fresh
+// look at the disk gives, and the bytes in memory are not sent.
+TEST_F(Privileges, AFileMadeUnreadableToTheServerUserIsNoLongerServedFromMemory) {
+    site_.write_file("www/later.txt", "readable for now\n");
+    const auto file = std::filesystem::path(site_.file("www/later.txt"));
+    std::filesystem::permissions(file, std::filesystem::perms(0644));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // settled: it may be cached
+    start_as_users();
+    for (int i = 0; i < 3; ++i) {  // the first remembers it, the next come from memory
+        auto response = get("/later.txt");
+        ASSERT_TRUE(response);
+        EXPECT_EQ(response->status, 200);
+    }
+    std::filesystem::permissions(file, std::filesystem::perms(0600));  // root's alone
+    auto refused = get("/later.txt");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 403);
+    EXPECT_EQ(refused->body.find("readable for now"), std::string::npos);
+    std::filesystem::permissions(file, std::filesystem::perms(0644));
+    auto again = get("/later.txt");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->status, 200);
 }
 
 TEST_F(Privileges, ScriptsRunAsTheCgiUserWithNoCapabilityAndNoGroupOfTheServer) {
