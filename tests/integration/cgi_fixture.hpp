@@ -62,18 +62,6 @@ inline std::map<std::string, std::string> parse_lines(std::string_view body) {
     return lines;
 }
 
-// Polls `condition` every 20 ms until it holds or `timeout` passes; returns its last answer.
-// The timeout is a hang guard (kHangGuard), never the property a test checks.
-inline bool wait_until(const std::function<bool()>& condition,
-                       std::chrono::milliseconds timeout = kHangGuard) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
-}
-
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,18 @@ namespace cgihost::testing {
 // parallel build beside it on two shared cores, any step may take seconds. Tests assert order
 // and progress instead (the answer came, and came before X); speed is measured in bench/.
 inline constexpr std::chrono::seconds kHangGuard{60};
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes; returns its last answer.
+// The timeout is a hang guard (kHangGuard), never the property a test checks.
+inline bool wait_until(const std::function<bool()>& condition,
+                       std::chrono::milliseconds timeout = kHangGuard) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
 
 struct HttpResponse {
     int status = 0;
