@@ -382,10 +382,7 @@ bool RequestIntake::write_to_spool(evbuffer* from, size_t length) {
 // which holds further requests until the last answer has left.
 bool RequestIntake::answer_quickly() {
     if (!services_.quick_answer || connection_ == nullptr || body_.present) return false;
-    if (evbuffer_get_length(bufferevent_get_output(transport_->socket())) > 0 ||
-        evbuffer_get_length(bufferevent_get_output(filter_)) > 0) {
-        return false;
-    }
+    if (sending() || evbuffer_get_length(bufferevent_get_output(filter_)) > 0) return false;
     std::optional<std::string> answer = services_.quick_answer(connection_, describe_head());
     if (!answer) return false;
     send_raw(*answer, false);
@@ -457,7 +454,7 @@ void RequestIntake::on_idle_timeout(evutil_socket_t, short, void* self) {
     // An answer still leaving (a quick answer larger than the socket could take at once) is
     // not idleness: it must make progress every write timeout, and once it is out the client
     // gets a whole keep-alive period for its next request.
-    const size_t unsent = evbuffer_get_length(bufferevent_get_output(intake.transport_->socket()));
+    const size_t unsent = intake.unsent_bytes();
     if (unsent > 0 || intake.unsent_at_last_look_ > 0) {
         if (unsent > 0 && unsent >= intake.unsent_at_last_look_ &&
             intake.unsent_at_last_look_ > 0) {
@@ -483,8 +480,8 @@ void RequestIntake::on_idle_timeout(evutil_socket_t, short, void* self) {
     evhttp_connection_free(intake.connection_);
 }
 
-bool RequestIntake::sending() const {
-    return evbuffer_get_length(bufferevent_get_output(transport_->socket())) > 0;
+size_t RequestIntake::unsent_bytes() const {
+    return evbuffer_get_length(bufferevent_get_output(transport_->socket()));
 }
 
 bool RequestIntake::has_unread_input() const {

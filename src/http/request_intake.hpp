@@ -126,7 +126,7 @@ class RequestIntake {
     bool is_tls() const { return transport_->is_tls(); }
     // Bytes of an answer the intake wrote itself still wait for the client to take them: the
     // connection is answering, not idle, and a server stopping waits for them.
-    bool sending() const;
+    bool sending() const { return unsent_bytes() > 0; }
     // Sets who the client is, and the scheme it used, on a request whose header fields are
     // filled: the connection's peer, or the PROXY header's source, or what a trusted proxy's
     // forwarding headers say. Every later decision (--allow, the per-client caps, the login
@@ -149,6 +149,7 @@ class RequestIntake {
     static void on_close_now(evutil_socket_t, short, void* self);
     static void on_idle_timeout(evutil_socket_t, short, void* self);
     bool has_unread_input() const;
+    size_t unsent_bytes() const;  // what send_raw left in the socket bufferevent's output
 
     std::optional<bufferevent_filter_result> read_proxy_header(evbuffer* src);
     void settle_proxy_header(const ProxyHeader& header);
