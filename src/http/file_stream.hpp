@@ -32,8 +32,8 @@ class FileStream {
     evhttp_request* req_;
     FileBody file_;
     uint64_t sent_ = 0;
-    // One piece's memory, read into again for each piece and lent to evhttp's output by
-    // reference (so no piece is allocated, and under ASan none fills the quarantine). The
+    // One piece's memory (kept by the worker thread between streams), read into again for
+    // each piece and lent to evhttp's output by reference, so no piece is allocated. The
     // output holds a share until it drops the piece, which may be after this stream is gone.
     std::shared_ptr<char[]> piece_;
 };

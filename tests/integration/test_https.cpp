@@ -296,6 +296,41 @@ TEST_P(OverBothListeners, AnswersAPipelineLongerThanTheReadAheadBuffer) {
     EXPECT_EQ(answered, kRequests);
 }
 
+// Large files go out in pieces whose memory the worker reuses from one response to the next:
+// several clients fetching different files at once, twice over, each get their own bytes.
+TEST_P(OverBothListeners, SendsDifferentLargeFilesToClientsAtOnceByteForByte) {
+    constexpr size_t kClients = 6;
+    constexpr size_t kSize = (700 << 10) + 7;  // several pieces and a short last one
+    std::vector<std::string> contents(kClients);
+    for (size_t c = 0; c < kClients; ++c) {
+        contents[c].resize(kSize);
+        for (size_t i = 0; i < kSize; ++i)
+            contents[c][i] = kPattern[(i * (c + 3) + c * 7) % kPattern.size()];
+        site_.write_file("www/large-" + std::to_string(c) + ".bin", contents[c]);
+    }
+    start_https();
+    std::vector<std::unique_ptr<HttpConnection>> connections;
+    for (size_t c = 0; c < kClients; ++c) {
+        connections.push_back(connect());
+        ASSERT_TRUE(connections.back()->connected());
+    }
+    for (int round = 0; round < 2; ++round) {
+        // Every request is out before any answer is read, so the streams run side by side.
+        for (size_t c = 0; c < kClients; ++c) {
+            connections[c]->send_raw("GET /large-" + std::to_string(c) +
+                                     ".bin HTTP/1.1\r\nHost: t\r\n\r\n");
+        }
+        for (size_t c = 0; c < kClients; ++c) {
+            auto response = connections[c]->read_response();
+            ASSERT_TRUE(response) << "round " << round << ", client " << c;
+            EXPECT_EQ(response->status, 200);
+            EXPECT_TRUE(response->body == contents[c])
+                << "round " << round << ", client " << c << ": " << response->body.size()
+                << " bytes, not the file's";
+        }
+    }
+}
+
 // A sparse file of 1 GiB: the body must arrive whole while the server's resident memory
 // stays flat (over TLS nothing is sent with sendfile, so this is about the pieces).
 TEST_P(OverBothListeners, DownloadsA1GiBFileWithFlatMemory) {
