@@ -179,6 +179,7 @@ class PlainTransport final : public ConnectionTransport {
             errno != EAGAIN && errno != EINTR) {
             return Write::failed;
         }
+        if (evbuffer_get_length(raw) == 0) send_head_with_more(from, descriptor);
         const int written = evbuffer_get_length(raw) > 0 ? -1 : evbuffer_write(from, descriptor);
         if (written > 0) return Write::progress;
         // 0: sendfile would block (libevent reports EAGAIN from sendfile as 0 bytes written).
@@ -188,6 +189,18 @@ class PlainTransport final : public ConnectionTransport {
         }
         return Write::failed;  // the client is gone (EPIPE, ECONNRESET)
     }
+
+    // A short head before a large body goes out with MSG_MORE, so that it shares the body's
+    // first segment instead of travelling alone (as lighttpd's TCP_CORK does).
+    static void send_head_with_more(evbuffer* from, int descriptor) {
+        const size_t first = evbuffer_get_contiguous_space(from);
+        if (first == 0 || first > kHeadBytes || evbuffer_get_length(from) < kLargeBody) return;
+        const unsigned char* head = evbuffer_pullup(from, static_cast<ev_ssize_t>(first));
+        const ssize_t n = ::send(descriptor, head, first, MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+        if (n > 0) evbuffer_drain(from, static_cast<size_t>(n));
+    }
+    static constexpr size_t kHeadBytes = 4096;
+    static constexpr size_t kLargeBody = size_t{64} * 1024;
 
     void send_raw(std::string_view bytes, bool then_end) override {
         const int descriptor = fd();
