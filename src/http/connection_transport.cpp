@@ -334,14 +334,17 @@ class TlsTransport final : public ConnectionTransport {
   private:
     // One record from the start of `from`: > 0 bytes written, 0 when the socket is full,
     // < 0 on failure. A retry after "full" repeats the same length, as OpenSSL requires.
+    // A short first chunk (a head before its body, a script's small writes) is joined with
+    // what follows, so that one record and one segment carry both.
     int write_record(evbuffer* from) {
-        evbuffer_iovec chunk{};
-        if (evbuffer_peek(from, -1, nullptr, &chunk, 1) < 1 || chunk.iov_len == 0) return -1;
-        const size_t length =
-            retry_length_ > 0 ? retry_length_ : std::min(chunk.iov_len, kTlsRecordBytes);
-        if (length > chunk.iov_len) return -1;
+        const size_t length = retry_length_ > 0
+                                  ? retry_length_
+                                  : std::min(evbuffer_get_length(from), kTlsRecordBytes);
+        if (length == 0 || evbuffer_get_length(from) < length) return -1;
+        const unsigned char* record = evbuffer_pullup(from, static_cast<ev_ssize_t>(length));
+        if (record == nullptr) return -1;
         ERR_clear_error();
-        const int n = SSL_write(ssl_, chunk.iov_base, static_cast<int>(length));
+        const int n = SSL_write(ssl_, record, static_cast<int>(length));
         if (n > 0) {
             retry_length_ = 0;
             evbuffer_drain(from, static_cast<size_t>(n));
