@@ -91,8 +91,13 @@ void release_shared(const void*, size_t, void* share) {
 // The bytes join the output by reference; the buffer holds a share of them until sent.
 void add_shared_body(evbuffer* body, const SharedBody& shared) {
     if (shared.length == 0) return;
-    evbuffer_add_reference(body, shared.bytes->data() + shared.offset, shared.length,
-                           &release_shared, new std::shared_ptr<const std::string>(shared.bytes));
+    const char* bytes = shared.bytes->data() + shared.offset;
+    auto* share = new std::shared_ptr<const std::string>(shared.bytes);
+    if (evbuffer_add_reference(body, bytes, shared.length, &release_shared, share) == 0) return;
+    // Refused (out of memory for the chain), libevent drops no share: ours to drop, and a
+    // copy is the last try before the body goes short (and the client sees a cut answer).
+    delete share;
+    (void)evbuffer_add(body, bytes, shared.length);
 }
 
 void add_file_body(evbuffer* body, FileBody& file) {

@@ -102,8 +102,14 @@ void FileStream::send_next_piece() {
     // The previous piece has left (we are called once the output is empty), so its memory
     // is ours to read into again.
     EvbufferPtr piece(evbuffer_new());
-    evbuffer_add_reference(piece.get(), piece_.get(), got, &release_piece,
-                           new std::shared_ptr<char[]>(piece_));
+    auto* share = new std::shared_ptr<char[]>(piece_);
+    if (!piece ||
+        evbuffer_add_reference(piece.get(), piece_.get(), got, &release_piece, share) != 0) {
+        // Out of memory: libevent took no share, and there is nothing to send the piece in.
+        delete share;
+        evhttp_connection_free(evhttp_request_get_connection(req_));
+        return;
+    }
     // on_piece_sent runs once evhttp's output is empty, i.e. this piece is in the kernel.
     evhttp_send_reply_chunk_with_cb(req_, piece.get(), &FileStream::on_piece_sent, this);
 }
