@@ -42,7 +42,7 @@ void FileCache::forget(const std::string& raw_path) {
 
 std::optional<FileCache::Hit> FileCache::find(const std::shared_ptr<const void>& site,
                                               const std::string& raw_path, bool in_memory_only,
-                                              const struct stat* seen) {
+                                              const struct stat* seen, double now) {
     if (site != site_) {
         clear();
         return std::nullopt;
@@ -69,11 +69,23 @@ std::optional<FileCache::Hit> FileCache::find(const std::shared_ptr<const void>&
         forget(it);
         return std::nullopt;
     }
+    it->second.checked = now;
     return hit;
 }
 
+std::optional<FileCache::Hit> FileCache::find_checked_since(const std::shared_ptr<const void>& site,
+                                                            const std::string& raw_path,
+                                                            double since) const {
+    if (site != site_) return std::nullopt;
+    auto it = entries_.find(raw_path);
+    if (it == entries_.end() || !it->second.facts->content || it->second.checked < since)
+        return std::nullopt;
+    return Hit{it->second.facts, UniqueFd()};
+}
+
 void FileCache::remember(const std::shared_ptr<const void>& site, const std::string& raw_path,
-                         std::shared_ptr<const FileFacts> facts, const timespec& now) {
+                         std::shared_ptr<const FileFacts> facts, const timespec& now,
+                         double checked) {
     const FileIdentity& identity = facts->identity;
     const int64_t changed = std::max(nanoseconds(identity.mtime_sec, identity.mtime_nsec),
                                      nanoseconds(identity.ctime_sec, identity.ctime_nsec));
@@ -90,7 +102,7 @@ void FileCache::remember(const std::shared_ptr<const void>& site, const std::str
         forget(entries_.find(oldest_.front()));
     }
     oldest_.push_back(raw_path);
-    entries_.emplace(raw_path, Entry{std::move(facts), std::prev(oldest_.end())});
+    entries_.emplace(raw_path, Entry{std::move(facts), std::prev(oldest_.end()), checked});
     content_bytes_ += bytes;
 }
 

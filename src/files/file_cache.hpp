@@ -4,7 +4,8 @@
 // the file and formatting its validators. Every use first checks that the file is still the
 // one remembered: device, inode, size, and mtime and ctime to the nanosecond (every write and
 // every chmod moves ctime). So nothing stale is served, unlike nginx's open_file_cache or
-// lighttpd's stat cache, which trust what they saw for a second or more.
+// lighttpd's stat cache, which trust what they saw for a second or more — unless the operator
+// asks for that trade (--file-check-interval: find_checked_since).
 // A file changed within the last second is not remembered: the kernel stamps mtime and ctime
 // from a clock that advances only every few milliseconds, so two same-size writes close together
 // can leave the same identity (git's "racy" files). Once a second has passed since its last
@@ -73,20 +74,27 @@ class FileCache {
     // With `in_memory_only`, a file sent from disk is not opened and counts as not found.
     // `seen`, when given, is a stat() of the file the path leads to now, just taken by the
     // caller's resolver: a file held in memory is checked against it instead of a stat() here.
+    // `now` (monotonic seconds) is noted as the entry's last check when it is found unchanged.
     std::optional<Hit> find(const std::shared_ptr<const void>& site, const std::string& raw_path,
-                            bool in_memory_only = false, const struct stat* seen = nullptr);
+                            bool in_memory_only = false, const struct stat* seen = nullptr,
+                            double now = 0);
     // Whether find could find raw_path, looking at nothing on disk: so a caller resolves the
     // path (for `seen`) only when it may be worth it.
     bool knows(const std::shared_ptr<const void>& site, const std::string& raw_path,
                bool in_memory_only = false) const;
+    // A file held in memory whose last check (find with `now`, or remember) was at or after
+    // `since`, looking at nothing on disk: what --file-check-interval trusts.
+    std::optional<Hit> find_checked_since(const std::shared_ptr<const void>& site,
+                                          const std::string& raw_path, double since) const;
     // Forgets raw_path (it no longer leads to a file).
     void forget(const std::string& raw_path);
 
     // Remembers what serving raw_path found, making room by forgetting the oldest entries,
     // unless the file changed less than kSettleNanoseconds before `now` (CLOCK_REALTIME).
     static constexpr int64_t kSettleNanoseconds = 1'000'000'000;
+    // `checked` (monotonic seconds) is when the file was found as `facts` says.
     void remember(const std::shared_ptr<const void>& site, const std::string& raw_path,
-                  std::shared_ptr<const FileFacts> facts, const timespec& now);
+                  std::shared_ptr<const FileFacts> facts, const timespec& now, double checked = 0);
 
     size_t size() const { return entries_.size(); }
     uint64_t content_bytes() const { return content_bytes_; }
@@ -95,6 +103,7 @@ class FileCache {
     struct Entry {
         std::shared_ptr<const FileFacts> facts;
         std::list<std::string>::iterator age;  // its place in oldest_
+        double checked = 0;                    // monotonic seconds of its last check
     };
     void forget(std::unordered_map<std::string, Entry>::iterator it);
     void clear();

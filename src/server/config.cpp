@@ -44,6 +44,10 @@ void add_options(CLI::App& app, Config& c) {
     app.add_option("--serve-dotfiles", c.serve_dotfiles, "Serve names starting with '.'");
     app.add_option("--follow-symlinks-outside", c.follow_symlinks_outside,
                    "Serve symlinks that point outside the docroot");
+    app.add_option("--file-check-interval", c.file_check_interval,
+                   "Seconds a small static file held in memory is served without checking the "
+                   "disk again (a change then shows up to this late); 0 = checked every request")
+        ->check(CLI::Range(0.0, 60.0));
     app.add_option("--server-name", c.server_name,
                    "The site's canonical host name: scripts' SERVER_NAME, and the host of "
                    "redirects, for requests naming any host that is not ours (else the "

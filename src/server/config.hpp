@@ -23,6 +23,9 @@ struct Config {
     bool directory_listing = false;                      // off: a directory without index → 403
     bool serve_dotfiles = false;                         // off: /.git, /.env → 404
     bool follow_symlinks_outside = false;  // off: a symlink leaving the docroot → 403
+    // Seconds a static file held in memory is served without looking at the disk again, after
+    // a check found it unchanged (lighttpd's stat cache: 1 s). 0 = checked on every request.
+    double file_check_interval = 0;
     // The site's own names: "" = believe the Host header; else SERVER_NAME and absolute URLs
     // use the Host only when it is this name or an alias ("*.example.org" allowed), else this.
     std::string server_name;

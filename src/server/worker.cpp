@@ -14,6 +14,7 @@
 #include "http/http_status.hpp"
 #include "http/https_redirect.hpp"
 #include "http/quick_response.hpp"
+#include "http/request_deadline.hpp"
 #include "status/status_response.hpp"
 
 namespace cgihost {
@@ -375,6 +376,12 @@ std::optional<FileCache::Hit> Worker::cached_file(const std::shared_ptr<const Si
                                                   bool in_memory_only) {
     if (raw_path.size() > kMaxCachedPathBytes) return std::nullopt;
     if (!file_cache_.knows(site, raw_path, in_memory_only)) return std::nullopt;
+    // --file-check-interval: a recent enough check stands in for this one.
+    const double interval = site->config.file_check_interval;
+    const double now = interval > 0 ? monotonic_seconds() : 0;
+    if (interval > 0) {
+        if (auto hit = file_cache_.find_checked_since(site, raw_path, now - interval)) return hit;
+    }
     // The walk's stat() of the file doubles as the check that it is unchanged, and an unchanged
     // file (st_ctime included: chmod, chown, ACLs) is still readable, so access() is left out.
     const Target target = resolve_target(site->resolver, raw_path, false);
@@ -383,7 +390,7 @@ std::optional<FileCache::Hit> Worker::cached_file(const std::shared_ptr<const Si
         return std::nullopt;  // the usual path serves it, and remembers the new answer
     }
     std::optional<FileCache::Hit> hit =
-        file_cache_.find(site, raw_path, in_memory_only, &target.file_info);
+        file_cache_.find(site, raw_path, in_memory_only, &target.file_info, now);
     if (!hit || target.file_path != hit->facts->path) return std::nullopt;
     return hit;
 }
@@ -612,7 +619,8 @@ void Worker::admitted(evhttp_request* req, Request request, int redirect_hops, R
         if (served && get_or_head && request.path.size() <= kMaxCachedPathBytes) {
             timespec now{};
             clock_gettime(CLOCK_REALTIME, &now);
-            file_cache_.remember(site, request.path, std::move(served), now);
+            const double checked = site->config.file_check_interval > 0 ? monotonic_seconds() : 0;
+            file_cache_.remember(site, request.path, std::move(served), now, checked);
         }
         respond(req, request, std::move(response));
         return;

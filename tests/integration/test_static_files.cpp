@@ -429,6 +429,38 @@ TEST_F(StaticFiles, NeverServesAChangedFileFromMemory) {
     EXPECT_EQ(directory->status, 301);
 }
 
+// --file-check-interval trades freshness for the path walk per request, as lighttpd's stat
+// cache does: within the interval a changed file is still answered from memory, by the quick
+// path and by evhttp's alike; once it has passed, the change shows.
+TEST_F(StaticFiles, TrustsACheckForTheFileCheckIntervalAndNoLonger) {
+    root_.write_file("www/trusted.txt", "version 1");
+    root_.write_file("www/expiring.txt", "version 1");
+    let_files_settle();
+    auto long_args = server_args(root_);
+    long_args.insert(long_args.end(), {"--file-check-interval", "60"});
+    TestServer trusting(long_args);
+    auto short_args = server_args(root_);
+    short_args.insert(short_args.end(), {"--file-check-interval", "0.5"});
+    TestServer expiring(short_args);
+    HttpConnection connection(trusting.port());
+    HttpConnection other(expiring.port());
+    ASSERT_TRUE(connection.request("GET", "/trusted.txt"));  // remembered
+    ASSERT_TRUE(other.request("GET", "/expiring.txt"));
+    root_.write_file("www/trusted.txt", "version 2");
+    root_.write_file("www/expiring.txt", "version 2");
+    for (const char* keep_alive : {"", "Connection: keep-alive\r\n"}) {
+        connection.send_raw(std::string("GET /trusted.txt HTTP/1.1\r\nHost: t\r\n") + keep_alive +
+                            "\r\n");
+        auto stale = connection.read_response();
+        ASSERT_TRUE(stale);
+        EXPECT_EQ(stale->body, "version 1") << "within the interval, with '" << keep_alive << "'";
+    }
+    EXPECT_TRUE(wait_until([&] {
+        auto response = other.request("GET", "/expiring.txt");
+        return response && response->body == "version 2";
+    })) << "the change never showed after the interval";
+}
+
 // The file a URL led to may be unchanged while the way to it changed: a release symlink
 // switched, a link removed, a directory moved out of the docroot and linked back.
 TEST_F(StaticFiles, FollowsAChangedPathNotTheFileItOnceLedTo) {

@@ -96,6 +96,32 @@ TEST_F(FileCacheTest, ChecksAFileInMemoryAgainstTheStatItIsGiven) {
     EXPECT_EQ(cache.size(), 0u);
 }
 
+// --file-check-interval: a file in memory checked at or after `since` is found without a look
+// at the disk; a check by find (with its `now`) or by remember renews it; a file sent from
+// disk never is (it is opened anyway).
+TEST_F(FileCacheTest, FindsAFileCheckedSinceAGivenMomentWithoutLookingAtTheDisk) {
+    FileCache cache;
+    const std::string path = write("a.txt", "hello");
+    const std::string disk = write("b.bin", "bytes");
+    cache.remember(site_, "/a.txt", facts_of(path), settled(), 100.0);
+    cache.remember(site_, "/b.bin", facts_of(disk, true), settled(), 100.0);
+    EXPECT_TRUE(cache.find_checked_since(site_, "/a.txt", 99.0));
+    EXPECT_TRUE(cache.find_checked_since(site_, "/a.txt", 100.0));
+    EXPECT_FALSE(cache.find_checked_since(site_, "/a.txt", 100.5));
+    EXPECT_FALSE(cache.find_checked_since(site_, "/b.bin", 0.0));
+    EXPECT_FALSE(cache.find_checked_since(std::make_shared<int>(2), "/a.txt", 0.0));
+    EXPECT_FALSE(cache.find_checked_since(site_, "/c.txt", 0.0));
+    write("a.txt", "HELLO");  // changed on disk: trusted all the same until the check is old
+    auto trusted = cache.find_checked_since(site_, "/a.txt", 99.0);
+    ASSERT_TRUE(trusted);
+    EXPECT_EQ(*trusted->facts->content, "hello");
+    cache.remember(site_, "/a.txt", facts_of(path), settled(), 100.0);
+    struct stat seen {};
+    ASSERT_EQ(::stat(path.c_str(), &seen), 0);
+    ASSERT_TRUE(cache.find(site_, "/a.txt", true, &seen, 200.0));  // checked again at 200
+    EXPECT_TRUE(cache.find_checked_since(site_, "/a.txt", 150.0));
+}
+
 TEST_F(FileCacheTest, OpensAFileSentFromDiskAndChecksTheDescriptor) {
     FileCache cache;
     const std::string path = write("big.bin", "pretend this is large");
