@@ -12,6 +12,7 @@ from . import servers
 
 MIB = 1 << 20
 OURS = "cgihost"
+TRUSTING = "cgihost-1s"  # cgihost with --file-check-interval 1: informational
 FLOOR = servers.FLOOR
 # The issues' targets for cgihost's req/s, as (scenario, minimum ratio to the best peer).
 TARGETS = [("hello-c32", 1.2), ("hello-c128", 1.2), ("nolibc-c32", 2.0), ("nolibc-c128", 2.0),
@@ -318,6 +319,10 @@ def format_targets(results, rows):
             ratio = ours["median"] / theirs["median"]
             verdict = "met" if ratio >= minimum else "NOT met"
             lines.append(f"  {scenario:17} {ratio:.2f}x {other} (target ≥ {minimum}x): {verdict}")
+            trusting = index.get((scenario, "requests_per_second", TRUSTING))
+            if trusting and other != FLOOR:
+                lines.append(f"  {'':17} ({trusting['median'] / theirs['median']:.2f}x {other} "
+                             f"with --file-check-interval 1, lighttpd's one-second trust)")
     ours = index.get(("hello-c128", "p99_ms", OURS))
     if ours and ours["ratio_to_best_peer"] is not None:
         verdict = "met" if ours["ratio_to_best_peer"] <= 1.0 else "NOT met"

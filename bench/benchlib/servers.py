@@ -151,6 +151,7 @@ class Cgihost:
     peer = False  # ours: compared with the peers, never one of them
     tls = True
     body_cpu = True  # takes max_body_bytes (the body-cpu scenario)
+    extra_args = []
 
     def start(self, site, max_body_bytes=None):
         port = free_port()
@@ -168,7 +169,7 @@ class Cgihost:
                 "--keep-alive-timeout", str(KEEP_ALIVE_SECONDS),
                 "--cgi-timeout", "300", "--cgi-max-time", "600", "--write-timeout", "300",
                 "--access-log", "", "--error-log", log_path, "--log-level", "warn",
-                "--shutdown-grace", "1"]
+                "--shutdown-grace", "1"] + self.extra_args
         if max_body_bytes:
             argv += ["--max-body-size", str(max_body_bytes)]
         tls_port = None
@@ -178,6 +179,17 @@ class Cgihost:
                      "--tls-cert", site.tls_cert, "--tls-key", site.tls_key]
         running = Running(self.name, port, [_start(argv, log_path)], tls_port)
         return _wait_ready(running, log_path)
+
+
+class CgihostTrusting(Cgihost):
+    """cgihost trusting a file's check for a second (--file-check-interval 1), the trade
+    lighttpd's stat cache makes by default; cgihost's default checks every request. Static
+    rows only, and not a peer: it shows what that trade is worth."""
+    name = "cgihost-1s"
+    static, cgi = True, False
+    tls = False
+    body_cpu = False
+    extra_args = ["--file-check-interval", "1"]
 
 
 class Apache:
@@ -437,7 +449,7 @@ class StaticFloor:
         return _wait_ready(Running(self.name, port, [process]), log_path)
 
 
-ALL = [Cgihost(), Apache(), Lighttpd(), Nginx(), NginxFcgiwrap(), StaticFloor()]
+ALL = [Cgihost(), CgihostTrusting(), Apache(), Lighttpd(), Nginx(), NginxFcgiwrap(), StaticFloor()]
 FLOOR = StaticFloor.name
 BY_NAME = {server.name: server for server in ALL}
 
