@@ -53,8 +53,8 @@ bool read_whole_file(const std::string& path, std::string& out) {
     return !in.bad();
 }
 
-std::string apply_protocol_settings(SSL_CTX* ctx) {
-    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+std::string apply_protocol_settings(SSL_CTX* ctx, bool tls13_only) {
+    if (SSL_CTX_set_min_proto_version(ctx, tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION) != 1 ||
         SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
         return "cannot restrict TLS to 1.2 and 1.3: " + openssl_error();
     }
@@ -117,7 +117,7 @@ std::variant<std::shared_ptr<const TlsContext>, std::string> TlsContext::load(
     context->ctx_ = SSL_CTX_new(TLS_server_method());
     if (context->ctx_ == nullptr) return "cannot create a TLS context: " + openssl_error();
     SSL_CTX* ctx = context->ctx_;
-    if (auto error = apply_protocol_settings(ctx); !error.empty()) return error;
+    if (auto error = apply_protocol_settings(ctx, files.tls13_only); !error.empty()) return error;
     if (auto error = load_credentials(ctx, files); !error.empty()) return error;
     if (auto error = load_staple(files.ocsp_staple, context->ocsp_staple_); !error.empty())
         return error;

@@ -21,6 +21,7 @@ struct TlsFiles {
     std::string cert;         // PEM: the server's certificate, then its chain
     std::string key;          // PEM private key
     std::string ocsp_staple;  // DER OCSP response; "" = none
+    bool tls13_only = false;  // refuse TLS 1.2 clients (--tls-min-version 1.3)
 };
 
 TlsSessionFacts describe_tls_session(const SSL* ssl);

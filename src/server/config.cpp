@@ -191,6 +191,9 @@ void add_tls_options(CLI::App& app, Config& c) {
                    "must not be readable by --cgi-user)");
     app.add_option("--tls-ocsp-staple", c.tls_ocsp_staple,
                    "DER OCSP response stapled to handshakes that ask for one; empty = none");
+    app.add_option("--tls-min-version", c.tls_min_version,
+                   "Oldest TLS version a client may use: 1.2, or 1.3 to refuse TLS 1.2 clients")
+        ->check(CLI::IsMember({"1.2", "1.3"}));
     app.add_option("--redirect-to-https", c.redirect_to_https,
                    "Answer plain-HTTP requests with 308 to the same URL on the first TLS listener");
     app.add_option(

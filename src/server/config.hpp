@@ -82,6 +82,7 @@ struct Config {
     std::string tls_cert;                 // PEM: the server's certificate, then its chain
     std::string tls_key;                  // PEM private key; never readable by the scripts' user
     std::string tls_ocsp_staple;          // "" = no stapling; else a DER OCSP response
+    std::string tls_min_version = "1.2";  // "1.2" or "1.3": the oldest TLS a client may use
     bool redirect_to_https = false;       // plain-HTTP requests get 308 to the https URL
     uint64_t hsts = 0;                    // Strict-Transport-Security max-age on TLS; 0 = none
     // Access (security/): rules apply to URL-path prefixes, the longest covering prefix wins,

@@ -111,7 +111,8 @@ uint64_t raise_descriptor_limit(rlim_t& original) {
 
 // The certificate, key and staple a configuration names.
 TlsFiles tls_files(const Config& config) {
-    return {config.tls_cert, config.tls_key, config.tls_ocsp_staple};
+    return {config.tls_cert, config.tls_key, config.tls_ocsp_staple,
+            config.tls_min_version == "1.3"};
 }
 
 // How often freed heap memory is handed back to the system (see wait_for_signals).

@@ -388,6 +388,15 @@ TEST_F(Tls, AcceptsTls12And13AndRefusesOlderVersions) {
     }
 }
 
+// --tls-min-version 1.3 (nginx's ssl_protocols TLSv1.3): a 1.2-only client is refused.
+TEST_F(Tls, RefusesTls12WhenTheMinimumIs13) {
+    start_https({"--tls-min-version", "1.3"});
+    EXPECT_NE(s_client("-tls1_3").find("New, TLSv1.3, Cipher is"), std::string::npos);
+    const std::string output = s_client("-tls1_2");
+    EXPECT_NE(output.find("alert protocol version"), std::string::npos) << output;
+    EXPECT_EQ(output.find("New, TLSv1.2"), std::string::npos) << output;
+}
+
 TEST_F(Tls, SelectsHttp11ByAlpn) {
     start_https();
     auto connection = connect_tls();
