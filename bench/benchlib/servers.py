@@ -175,8 +175,10 @@ class Cgihost:
         tls_port = None
         if site.tls:
             tls_port = free_port()
+            # TLS 1.3 only, as the peers are set up.
             argv += ["--listen-tls", f"127.0.0.1:{tls_port}",
-                     "--tls-cert", site.tls_cert, "--tls-key", site.tls_key]
+                     "--tls-cert", site.tls_cert, "--tls-key", site.tls_key,
+                     "--tls-min-version", "1.3"]
         running = Running(self.name, port, [_start(argv, log_path)], tls_port)
         return _wait_ready(running, log_path)
 
