@@ -186,10 +186,10 @@ class Cgihost:
 class CgihostTrusting(Cgihost):
     """cgihost trusting a file's check for a second (--file-check-interval 1), the trade
     lighttpd's stat cache makes by default; cgihost's default checks every request. Static
-    rows only, and not a peer: it shows what that trade is worth."""
+    rows (plain and TLS) only, and not a peer: it shows what that trade is worth."""
     name = "cgihost-1s"
     static, cgi = True, False
-    tls = False
+    tls = True
     body_cpu = False
     extra_args = ["--file-check-interval", "1"]
 
