@@ -191,7 +191,9 @@ class PlainTransport final : public ConnectionTransport {
     }
 
     // A short head before a large body goes out with MSG_MORE, so that it shares the body's
-    // first segment instead of travelling alone (as lighttpd's TCP_CORK does).
+    // first segment instead of travelling alone (as lighttpd's TCP_CORK does). The first chunk
+    // is memory, never a file segment: those are over 64 KiB when added (smaller ranges are
+    // read in), and what is left of one is the last thing in an output that holds one answer.
     static void send_head_with_more(evbuffer* from, int descriptor) {
         const size_t first = evbuffer_get_contiguous_space(from);
         if (first == 0 || first > kHeadBytes || evbuffer_get_length(from) < kLargeBody) return;
